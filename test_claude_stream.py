@@ -1,0 +1,1010 @@
+"""Tests for claude_stream: sans-IO core first, then the client over loopback servers.
+
+Sections follow the module: SSE decoding, models, accumulator, client, CLI. Servers are
+threads on 127.0.0.1 (port 0); nothing here touches the internet or needs a real key.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import claude_stream as cs
+
+
+def sse_of(pairs):
+    """The SSE bytes for a list of ``(event, data)`` pairs, as the API frames them."""
+    return "".join("event: %s\ndata: %s\n\n" % p for p in pairs).encode()
+
+
+def replays(data: bytes):
+    """``data`` whole, one byte per chunk, and split in two at every offset (h11 style)."""
+    yield "whole", [data]
+    yield "bytewise", [data[i:i + 1] for i in range(len(data))]
+    for i in range(1, len(data)):
+        yield "split@%d" % i, [data[:i], data[i:]]
+
+
+def decode(chunks):
+    return [(e.event, e.data, e.id, e.retry) for e in cs.iter_sse(chunks)]
+
+
+# -- SSE decoding -------------------------------------------------------------------------
+# Each vector cites the WHATWG HTML "interpreting an event stream" rule it exercises.
+
+SSE_VECTORS = [
+    # (id, input bytes, expected [(event, data, id, retry)])
+    ("lf", b"event: a\ndata: x\n\n", [("a", "x", None, None)]),
+    ("crlf", b"event: a\r\ndata: x\r\n\r\n", [("a", "x", None, None)]),
+    ("cr", b"event: a\rdata: x\r\r", [("a", "x", None, None)]),  # a lone CR ends a line
+    ("mixed-line-ends", b"data: a\r\ndata: b\rdata: c\n\n", [(None, "a\nb\nc", None, None)]),
+    ("lf-then-crlf-blank", b"data: a\n\r\n", [(None, "a", None, None)]),
+    ("no-event-field", b"data: x\n\n", [(None, "x", None, None)]),
+    ("empty-event-field", b"event:\ndata: x\n\n", [(None, "x", None, None)]),
+    ("no-space-after-colon", b"data:x\n\n", [(None, "x", None, None)]),
+    ("only-one-space-removed", b"data:  x \n\n", [(None, " x ", None, None)]),
+    ("colon-in-value", b"data: a: b\n\n", [(None, "a: b", None, None)]),
+    ("multi-data-joined-lf", b"data: a\ndata: b\n\n", [(None, "a\nb", None, None)]),
+    ("empty-data-line-kept", b"data: a\ndata:\n\n", [(None, "a\n", None, None)]),
+    # "data" with no colon is the field with an empty value: buffer "\n", dispatched as "".
+    ("field-without-colon", b"data\n\n", [(None, "", None, None)]),
+    ("comment-ignored", b": keep-alive\ndata: x\n\n", [(None, "x", None, None)]),
+    ("comment-only-block", b": hi\n\n", []),
+    # A block without data is not dispatched, and its event type does not leak onward.
+    ("no-data-not-dispatched", b"event: a\n\ndata: x\n\n", [(None, "x", None, None)]),
+    ("unterminated-block-dropped", b"data: a\n\ndata: b\n", [(None, "a", None, None)]),
+    ("unterminated-line-dropped", b"data: a", []),
+    ("extra-blank-lines", b"data: x\n\n\n\n", [(None, "x", None, None)]),
+    ("unknown-field-ignored", b"foo: bar\ndata: x\n\n", [(None, "x", None, None)]),
+    ("field-names-case-sensitive", b"Data: x\n\n", []),
+    ("bom-stripped", b"\xef\xbb\xbfdata: x\n\n", [(None, "x", None, None)]),
+    ("only-one-bom-stripped", b"\xef\xbb\xbf\xef\xbb\xbfdata: x\n\n", []),
+    ("bom-later-kept", b"data: \xef\xbb\xbfx\n\n", [(None, "\ufeffx", None, None)]),
+    ("id-persists", b"id: 1\ndata: a\n\ndata: b\n\n", [(None, "a", "1", None), (None, "b", "1", None)]),
+    ("id-with-nul-ignored", b"id: 1\ndata: a\n\nid: 2\x003\ndata: b\n\n",
+     [(None, "a", "1", None), (None, "b", "1", None)]),
+    ("empty-id-resets", b"id: 1\ndata: a\n\nid\ndata: b\n\n", [(None, "a", "1", None), (None, "b", "", None)]),
+    ("id-set-in-undispatched-block", b"id: 7\n\ndata: b\n\n", [(None, "b", "7", None)]),
+    ("retry-digits", b"retry: 1500\ndata: a\n\n", [(None, "a", None, 1500)]),
+    ("retry-not-digits", b"retry: 15x\ndata: a\n\n", [(None, "a", None, None)]),
+    ("retry-negative", b"retry: -1\ndata: a\n\n", [(None, "a", None, None)]),
+    ("retry-non-ascii-digit", "retry: \u0663\ndata: a\n\n".encode(), [(None, "a", None, None)]),
+    ("retry-empty", b"retry:\ndata: a\n\n", [(None, "a", None, None)]),
+    # Only CR and LF end lines: U+2028, U+0085 (NEL), VT and FF stay inside the data.
+    ("u2028-not-a-line-end", "data: a\u2028b\n\n".encode(), [(None, "a\u2028b", None, None)]),
+    ("nel-not-a-line-end", "data: a\u0085b\n\n".encode(), [(None, "a\u0085b", None, None)]),
+    ("vt-ff-not-line-ends", b"data: a\x0bb\x0cc\x1cd\n\n", [(None, "a\x0bb\x0cc\x1cd", None, None)]),
+    ("multibyte-utf8", "data: h\u00e9llo \u2713 \U0001f600\n\n".encode(), [(None, "h\u00e9llo \u2713 \U0001f600", None, None)]),
+    ("invalid-utf8-replaced", b"data: a\xffb\xc3\n\n", [(None, "a\ufffdb\ufffd", None, None)]),
+    ("two-events", b"event: a\ndata: 1\n\nevent: b\ndata: 2\n\n", [("a", "1", None, None), ("b", "2", None, None)]),
+    ("event-value-keeps-inner-space", b"event:  a\ndata: x\n\n", [(" a", "x", None, None)]),
+]
+
+
+@pytest.mark.parametrize("raw,expected", [v[1:] for v in SSE_VECTORS], ids=[v[0] for v in SSE_VECTORS])
+def test_sse_vectors_at_every_split(raw, expected):
+    for how, chunks in replays(raw):
+        assert decode(chunks) == expected, how
+
+
+def test_sse_cr_at_chunk_end_and_lf_at_next_start_are_one_line_end():
+    # "data: a\r" + "\n" + "\n": the LF after the CR is part of the same line end, so the
+    # blank line is the third byte run, and exactly one event comes out.
+    assert decode([b"data: a\r", b"\n", b"\n"]) == [(None, "a", None, None)]
+    assert decode([b"data: a\r", b"", b"\n\r\n"]) == [(None, "a", None, None)]
+    assert decode([b"data: a\r", b"\r"]) == [(None, "a", None, None)]
+
+
+def test_sse_accepts_any_iterable_and_is_lazy():
+    def gen():
+        yield b"data: 1\n\n"
+        yield b"data: 2\n\n"
+        raise AssertionError("read past what was needed")
+    events = cs.iter_sse(gen())
+    assert next(events).data == "1"
+
+
+def test_sse_line_over_cap_raises_validation_error():
+    chunks = [b"data: "] + [b"x" * 1000] * 20
+    with pytest.raises(cs.APIResponseValidationError, match="exceeds 8000 bytes"):
+        list(cs.iter_sse(chunks, max_size=8000))
+
+
+def test_sse_event_over_cap_raises_validation_error():
+    chunks = [b"data: " + b"x" * 900 + b"\n"] * 20
+    with pytest.raises(cs.APIResponseValidationError):
+        list(cs.iter_sse(chunks, max_size=8000))
+
+
+def test_iter_lines_splits_on_bytes_only():
+    lines = list(cs.iter_lines([b"a\rb\r", b"\nc\n\xe2\x80\xa8d\r\n"]))
+    assert lines == [b"a", b"b", b"c", b"\xe2\x80\xa8d"]
+
+
+# -- Models -------------------------------------------------------------------------------
+
+def test_event_attributes_match_sdk_names():
+    ev = cs.parse_event(cs.ServerSentEvent("content_block_delta", json.dumps(
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{"}})))
+    assert isinstance(ev, cs.RawContentBlockDeltaEvent) and isinstance(ev.delta, cs.InputJSONDelta)
+    assert hasattr(ev.delta, "partial_json") and not hasattr(ev.delta, "text")
+    ev = cs.parse_event(cs.ServerSentEvent("content_block_delta", json.dumps(
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}})))
+    assert ev.delta.text == "hi" and not hasattr(ev.delta, "partial_json")
+
+
+def test_absent_optional_fields_read_as_defaults_but_are_not_dumped():
+    block = cs.TextBlock._from({"type": "text", "text": "x"})
+    assert block.citations is None
+    assert block.to_dict() == {"type": "text", "text": "x"}
+
+
+def test_unknown_fields_and_types_round_trip_unchanged():
+    raw = {"type": "message_start", "message": {
+        "id": "m", "type": "message", "role": "assistant", "model": "x", "future_field": {"a": [1, {"b": 2}]},
+        "content": [{"type": "fancy_block", "payload": {"k": [1, 2]}, "nested": {"type": "text", "text": "t"}},
+                    {"type": "text", "text": "", "brand_new": True}],
+        "usage": {"input_tokens": 1, "output_tokens": 2, "tomorrow_tokens": 3}}}
+    ev = cs.parse_event(cs.ServerSentEvent("message_start", json.dumps(raw)))
+    assert ev.to_dict() == raw
+    assert json.loads(ev.to_json()) == raw
+    fancy = ev.message.content[0]
+    assert type(fancy) is cs.BaseModel and fancy.type == "fancy_block" and fancy.payload == {"k": [1, 2]}
+    assert ev.message.content[1].brand_new is True
+    assert ev.message.usage.tomorrow_tokens == 3 and ev.message.future_field == {"a": [1, {"b": 2}]}
+
+
+def test_unknown_event_type_is_kept():
+    ev = cs.parse_event(cs.ServerSentEvent("brand_new_event", '{"type": "brand_new_event", "foo": 1}'))
+    assert ev.type == "brand_new_event" and ev.foo == 1 and ev.to_dict() == {"type": "brand_new_event", "foo": 1}
+    # data without a "type" takes the SSE event name, as the SDK does
+    ev = cs.parse_event(cs.ServerSentEvent("mystery", '{"foo": 2}'))
+    assert ev.type == "mystery" and ev.foo == 2
+
+
+@pytest.mark.parametrize("data", ["{not json", "", "[1, 2]", '"text"'])
+def test_parse_event_rejects_non_object_data(data):
+    with pytest.raises(cs.APIResponseValidationError) as info:
+        cs.parse_event(cs.ServerSentEvent("content_block_delta", data))
+    assert isinstance(info.value, cs.APIError) and "content_block_delta" in str(info.value)
+
+
+def test_models_are_dataclasses_constructible_by_keyword():
+    import dataclasses
+    block = cs.ToolUseBlock(id="t", name="f", input={"a": 1})
+    assert dataclasses.is_dataclass(block) and block.type == "tool_use"
+    assert block.to_dict() == {"type": "tool_use", "id": "t", "name": "f", "input": {"a": 1}, "caller": None}
+    assert cs.Message(id="m").usage.output_tokens == 0
+    assert cs.TextBlock(text="a") == cs.TextBlock(text="a") and cs.TextBlock(text="a") != cs.TextBlock(text="b")
+    assert "text='a'" in repr(cs.TextBlock(text="a"))
+
+
+def test_nested_models_give_attribute_access():
+    msg = cs.Message._from({"id": "m", "content": [
+        {"type": "web_search_tool_result", "tool_use_id": "s", "content": [
+            {"type": "web_search_result", "url": "https://e.example", "title": "E", "encrypted_content": "x"}]},
+        {"type": "text", "text": "t", "citations": [{"type": "char_location", "cited_text": "c", "document_index": 0,
+                                                     "start_char_index": 0, "end_char_index": 1}]}],
+        "usage": {"input_tokens": 1, "output_tokens": 1, "cache_creation": {"ephemeral_5m_input_tokens": 3},
+                  "server_tool_use": {"web_search_requests": 2}},
+        "stop_details": {"type": "refusal", "category": "cyber"}})
+    assert isinstance(msg.content[0], cs.WebSearchToolResultBlock)
+    assert msg.content[0].content[0].url == "https://e.example"
+    assert isinstance(msg.content[1].citations[0], cs.CitationCharLocation)
+    assert msg.usage.cache_creation.ephemeral_5m_input_tokens == 3
+    assert msg.usage.server_tool_use.web_search_requests == 2
+    assert msg.stop_details.category == "cyber"
+
+
+# -- Recorded transcripts (generated from our own made-up streams) ------------------------
+
+TRANSCRIPTS = {
+    'text': [
+        ('message_start', '{"type":"message_start","message":{"id":"msg_01TextAAAAAAAAAAAAAAAAA","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":1}}}'),
+        ('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'),
+        ('ping', '{"type":"ping"}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" there"}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"!"}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":0}'),
+        ('message_delta', '{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":6}}'),
+        ('message_stop', '{"type":"message_stop"}'),
+    ],
+    'tool_use': [
+        ('message_start', '{"type":"message_start","message":{"id":"msg_01ToolBBBBBBBBBBBBBBBBB","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":412,"cache_creation_input_tokens":128,"cache_read_input_tokens":2048,"cache_creation":{"ephemeral_5m_input_tokens":128,"ephemeral_1h_input_tokens":0},"output_tokens":2,"service_tier":"standard"}}}'),
+        ('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Let me check"}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" the weather for you."}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":0}'),
+        ('content_block_start', '{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01WeatherXXXXXXXXXXXXX","name":"get_weather","input":{}}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\\"loca"}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"tion\\": \\"San Fra"}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"ncisco, CA\\""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":", \\"unit\\": \\"cel"}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"sius\\"}"}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":1}'),
+        ('message_delta', '{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"input_tokens":412,"output_tokens":71}}'),
+        ('message_stop', '{"type":"message_stop"}'),
+    ],
+    'thinking': [
+        ('message_start', '{"type":"message_start","message":{"id":"msg_01ThinkCCCCCCCCCCCCCCCC","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":40,"output_tokens":3}}}'),
+        ('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"The user asks for 2+2."}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":" That is basic arithmetic;"}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":" the answer is 4."}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCkYIBRgCKkBmYWtlLXNpZ25hdHVyZS1mb3ItdGVzdHM="}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":0}'),
+        ('content_block_start', '{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"2 + 2 = "}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"4."}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":1}'),
+        ('message_delta', '{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":35}}'),
+        ('message_stop', '{"type":"message_stop"}'),
+    ],
+    'citations': [
+        ('message_start', '{"type":"message_start","message":{"id":"msg_01CiteDDDDDDDDDDDDDDDDD","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":610,"output_tokens":1}}}'),
+        ('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"According to the document, "}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"citations_delta","citation":{"type":"char_location","cited_text":"The grass is green.","document_index":0,"document_title":"Nature facts","start_char_index":0,"end_char_index":19}}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"the grass is green"}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":", and the sky is blue"}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"citations_delta","citation":{"type":"web_search_result_location","cited_text":"On a clear day the sky appears blue.","url":"https://example.com/sky","title":"Why is the sky blue?","encrypted_index":"Eo8BCioIAhgBIiQ0ZmFrZS1pbmRleA=="}}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"."}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":0}'),
+        ('message_delta', '{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":24}}'),
+        ('message_stop', '{"type":"message_stop"}'),
+    ],
+    'server_tool': [
+        ('message_start', '{"type":"message_start","message":{"id":"msg_01SrvEEEEEEEEEEEEEEEEEE","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":2100,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":4,"service_tier":"standard"}}}'),
+        ('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"server_tool_use","id":"srvtoolu_01SearchYYYYYYYYYYYY","name":"web_search","input":{}}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\\"query\\": \\"weather "}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"in Paris today\\"}"}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":0}'),
+        ('content_block_start', '{"type":"content_block_start","index":1,"content_block":{"type":"web_search_tool_result","tool_use_id":"srvtoolu_01SearchYYYYYYYYYYYY","content":[{"type":"web_search_result","title":"Paris weather today","url":"https://example.com/paris","encrypted_content":"EqgfCioIARgBIiQ3ZmFrZS1jb250ZW50LTE=","page_age":"2 hours ago"},{"type":"web_search_result","title":"Paris forecast","url":"https://example.org/forecast","encrypted_content":"EqgfCioIARgBIiQ3ZmFrZS1jb250ZW50LTI=","page_age":null}]}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":1}'),
+        ('content_block_start', '{"type":"content_block_start","index":2,"content_block":{"type":"text","text":""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"It is sunny in Paris"}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":" today."}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":2}'),
+        ('message_delta', '{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"input_tokens":5200,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":57,"server_tool_use":{"web_search_requests":1}}}'),
+        ('message_stop', '{"type":"message_stop"}'),
+    ],
+    'unknown_block': [
+        ('message_start', '{"type":"message_start","message":{"id":"msg_01UnkFFFFFFFFFFFFFFFFFF","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":20,"output_tokens":1}}}'),
+        ('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Here is something fancy:"}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":0}'),
+        ('content_block_start', '{"type":"content_block_start","index":1,"content_block":{"type":"fancy_block","id":"fancy_01","payload":{"x":1,"y":[1,2]},"label":"sparkle"}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":1,"delta":{"type":"fancy_delta","more":"stuff","n":2}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":1}'),
+        ('message_delta', '{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}'),
+        ('message_stop', '{"type":"message_stop"}'),
+    ],
+    'unknown_event': [
+        ('message_start', '{"type":"message_start","message":{"id":"msg_01EvtGGGGGGGGGGGGGGGGGG","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":9,"output_tokens":1}}}'),
+        ('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Before"}}'),
+        ('brand_new_event', '{"type":"brand_new_event","foo":1}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" after."}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":0}'),
+        ('message_delta', '{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":4}}'),
+        ('message_stop', '{"type":"message_stop"}'),
+    ],
+    'max_tokens_mid_tool': [
+        ('message_start', '{"type":"message_start","message":{"id":"msg_01MaxHHHHHHHHHHHHHHHHHH","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":300,"output_tokens":1}}}'),
+        ('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_01WriteZZZZZZZZZZZZZZZ","name":"write_file","input":{}}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\\"path\\": \\"a.txt\\", "}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"\\"content\\": \\"hel"}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":0}'),
+        ('message_delta', '{"type":"message_delta","delta":{"stop_reason":"max_tokens","stop_sequence":null},"usage":{"output_tokens":100}}'),
+        ('message_stop', '{"type":"message_stop"}'),
+    ],
+    'refusal': [
+        ('message_start', '{"type":"message_start","message":{"id":"msg_01RefIIIIIIIIIIIIIIIIII","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"output_tokens":1}}}'),
+        ('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":0}'),
+        ('message_delta', '{"type":"message_delta","delta":{"stop_reason":"refusal","stop_sequence":null,"stop_details":{"type":"refusal","category":"cyber","explanation":"This request appears to seek help writing malware."}},"usage":{"output_tokens":3}}'),
+        ('message_stop', '{"type":"message_stop"}'),
+    ],
+    'container': [
+        ('message_start', '{"type":"message_start","message":{"id":"msg_01ContJJJJJJJJJJJJJJJJJ","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":1200,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}'),
+        ('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"I ran the code; the result is 42."}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":0}'),
+        ('message_delta', '{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null,"container":{"id":"container_011CVfakeContainerId","expires_at":"2025-11-20T12:34:56.789Z"}},"usage":{"input_tokens":1530,"cache_read_input_tokens":1024,"output_tokens":210}}'),
+        ('message_stop', '{"type":"message_stop"}'),
+    ],
+    'no_usage': [
+        ('message_start', '{"type":"message_start","message":{"id":"msg_01NoUseKKKKKKKKKKKKKKKKK","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null}}'),
+        ('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"No usage here."}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":0}'),
+        ('message_delta', '{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null}}'),
+        ('message_stop', '{"type":"message_stop"}'),
+    ],
+    'no_usage_start_only': [
+        ('message_start', '{"type":"message_start","message":{"id":"msg_01NoUseStartLLLLLLLLLLLL","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null}}'),
+        ('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Start had no usage."}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":0}'),
+        ('message_delta', '{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":5}}'),
+        ('message_stop', '{"type":"message_stop"}'),
+    ],
+    'no_usage_delta_only': [
+        ('message_start', '{"type":"message_start","message":{"id":"msg_01NoUseDeltaMMMMMMMMMMMM","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":7,"output_tokens":1}}}'),
+        ('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Delta has no usage."}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":0}'),
+        ('message_delta', '{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null}}'),
+        ('message_stop', '{"type":"message_stop"}'),
+    ],
+    'unknown_event_first': [
+        ('brand_new_event', '{"type":"brand_new_event","foo":1}'),
+        ('message_start', '{"type":"message_start","message":{"id":"msg_01EvtFirstNNNNNNNNNNNNN","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":9,"output_tokens":1}}}'),
+        ('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi."}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":0}'),
+        ('message_delta', '{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":3}}'),
+        ('message_stop', '{"type":"message_stop"}'),
+    ],
+    'invalid_tool_json': [
+        ('message_start', '{"type":"message_start","message":{"id":"msg_01BadJsonOOOOOOOOOOOOOO","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":30,"output_tokens":1}}}'),
+        ('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_01BadJsonPPPPPPPPPPPPP","name":"get_weather","input":{}}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\\"location\\": "}}'),
+        ('content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"INVALID}"}}'),
+        ('content_block_stop', '{"type":"content_block_stop","index":0}'),
+        ('message_delta', '{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":9}}'),
+        ('message_stop', '{"type":"message_stop"}'),
+    ],
+}
+
+# What anthropic 2.12.0 yields for each transcript: event types, the derived events' fields,
+# and get_final_message().to_dict() (recorded on loopback; see the test's docstring).
+SDK_EVENTS = {
+    'text': [('message_start',),
+        ('content_block_start',),
+        ('content_block_delta',),
+        ('text', {'snapshot': 'Hello', 'text': 'Hello'}),
+        ('content_block_delta',),
+        ('text', {'snapshot': 'Hello there', 'text': ' there'}),
+        ('content_block_delta',),
+        ('text', {'snapshot': 'Hello there!', 'text': '!'}),
+        ('content_block_stop', {'content_block': {'text': 'Hello there!', 'type': 'text'}}),
+        ('message_delta',),
+        ('message_stop', {})],
+    'tool_use': [('message_start',),
+        ('content_block_start',),
+        ('content_block_delta',),
+        ('text', {'snapshot': 'Let me check', 'text': 'Let me check'}),
+        ('content_block_delta',),
+        ('text', {'snapshot': 'Let me check the weather for you.', 'text': ' the weather for you.'}),
+        ('content_block_stop',
+        {'content_block': {'text': 'Let me check the weather for you.', 'type': 'text'}}),
+        ('content_block_start',),
+        ('content_block_delta',),
+        ('input_json', {'partial_json': '', 'snapshot': {}}),
+        ('content_block_delta',),
+        ('input_json', {'partial_json': '{"loca', 'snapshot': {}}),
+        ('content_block_delta',),
+        ('input_json', {'partial_json': 'tion": "San Fra', 'snapshot': {}}),
+        ('content_block_delta',),
+        ('input_json', {'partial_json': 'ncisco, CA"', 'snapshot': {'location': 'San Francisco, CA'}}),
+        ('content_block_delta',),
+        ('input_json',
+        {'partial_json': ', "unit": "cel', 'snapshot': {'location': 'San Francisco, CA'}}),
+        ('content_block_delta',),
+        ('input_json',
+        {'partial_json': 'sius"}', 'snapshot': {'location': 'San Francisco, CA', 'unit': 'celsius'}}),
+        ('content_block_stop',
+        {'content_block': {'id': 'toolu_01WeatherXXXXXXXXXXXXX',
+                         'input': {'location': 'San Francisco, CA', 'unit': 'celsius'},
+                         'name': 'get_weather',
+                         'type': 'tool_use'}}),
+        ('message_delta',),
+        ('message_stop', {})],
+    'thinking': [('message_start',),
+        ('content_block_start',),
+        ('content_block_delta',),
+        ('thinking', {'snapshot': 'The user asks for 2+2.', 'thinking': 'The user asks for 2+2.'}),
+        ('content_block_delta',),
+        ('thinking',
+        {'snapshot': 'The user asks for 2+2. That is basic arithmetic;',
+        'thinking': ' That is basic arithmetic;'}),
+        ('content_block_delta',),
+        ('thinking',
+        {'snapshot': 'The user asks for 2+2. That is basic arithmetic; the answer is 4.',
+        'thinking': ' the answer is 4.'}),
+        ('content_block_delta',),
+        ('signature', {'signature': 'EqQBCkYIBRgCKkBmYWtlLXNpZ25hdHVyZS1mb3ItdGVzdHM='}),
+        ('content_block_stop',
+        {'content_block': {'signature': 'EqQBCkYIBRgCKkBmYWtlLXNpZ25hdHVyZS1mb3ItdGVzdHM=',
+                         'thinking': 'The user asks for 2+2. That is basic arithmetic; the answer is '
+                                     '4.',
+                         'type': 'thinking'}}),
+        ('content_block_start',),
+        ('content_block_delta',),
+        ('text', {'snapshot': '2 + 2 = ', 'text': '2 + 2 = '}),
+        ('content_block_delta',),
+        ('text', {'snapshot': '2 + 2 = 4.', 'text': '4.'}),
+        ('content_block_stop', {'content_block': {'text': '2 + 2 = 4.', 'type': 'text'}}),
+        ('message_delta',),
+        ('message_stop', {})],
+    'citations': [('message_start',),
+        ('content_block_start',),
+        ('content_block_delta',),
+        ('text', {'snapshot': 'According to the document, ', 'text': 'According to the document, '}),
+        ('content_block_delta',),
+        ('citation',
+        {'citation': {'cited_text': 'The grass is green.',
+                    'document_index': 0,
+                    'document_title': 'Nature facts',
+                    'end_char_index': 19,
+                    'start_char_index': 0,
+                    'type': 'char_location'},
+        'snapshot': [{'cited_text': 'The grass is green.',
+                    'document_index': 0,
+                    'document_title': 'Nature facts',
+                    'end_char_index': 19,
+                    'start_char_index': 0,
+                    'type': 'char_location'}]}),
+        ('content_block_delta',),
+        ('text',
+        {'snapshot': 'According to the document, the grass is green', 'text': 'the grass is green'}),
+        ('content_block_delta',),
+        ('text',
+        {'snapshot': 'According to the document, the grass is green, and the sky is blue',
+        'text': ', and the sky is blue'}),
+        ('content_block_delta',),
+        ('citation',
+        {'citation': {'cited_text': 'On a clear day the sky appears blue.',
+                    'encrypted_index': 'Eo8BCioIAhgBIiQ0ZmFrZS1pbmRleA==',
+                    'title': 'Why is the sky blue?',
+                    'type': 'web_search_result_location',
+                    'url': 'https://example.com/sky'},
+        'snapshot': [{'cited_text': 'The grass is green.',
+                    'document_index': 0,
+                    'document_title': 'Nature facts',
+                    'end_char_index': 19,
+                    'start_char_index': 0,
+                    'type': 'char_location'},
+                    {'cited_text': 'On a clear day the sky appears blue.',
+                    'encrypted_index': 'Eo8BCioIAhgBIiQ0ZmFrZS1pbmRleA==',
+                    'title': 'Why is the sky blue?',
+                    'type': 'web_search_result_location',
+                    'url': 'https://example.com/sky'}]}),
+        ('content_block_delta',),
+        ('text',
+        {'snapshot': 'According to the document, the grass is green, and the sky is blue.',
+        'text': '.'}),
+        ('content_block_stop',
+        {'content_block': {'citations': [{'cited_text': 'The grass is green.',
+                                      'document_index': 0,
+                                      'document_title': 'Nature facts',
+                                      'end_char_index': 19,
+                                      'start_char_index': 0,
+                                      'type': 'char_location'},
+                                      {'cited_text': 'On a clear day the sky appears blue.',
+                                      'encrypted_index': 'Eo8BCioIAhgBIiQ0ZmFrZS1pbmRleA==',
+                                      'title': 'Why is the sky blue?',
+                                      'type': 'web_search_result_location',
+                                      'url': 'https://example.com/sky'}],
+                         'text': 'According to the document, the grass is green, and the sky is blue.',
+                         'type': 'text'}}),
+        ('message_delta',),
+        ('message_stop', {})],
+    'server_tool': [('message_start',),
+        ('content_block_start',),
+        ('content_block_delta',),
+        ('input_json', {'partial_json': '', 'snapshot': {}}),
+        ('content_block_delta',),
+        ('input_json', {'partial_json': '{"query": "weather ', 'snapshot': {}}),
+        ('content_block_delta',),
+        ('input_json',
+        {'partial_json': 'in Paris today"}', 'snapshot': {'query': 'weather in Paris today'}}),
+        ('content_block_stop',
+        {'content_block': {'id': 'srvtoolu_01SearchYYYYYYYYYYYY',
+                         'input': {'query': 'weather in Paris today'},
+                         'name': 'web_search',
+                         'type': 'server_tool_use'}}),
+        ('content_block_start',),
+        ('content_block_stop',
+        {'content_block': {'content': [{'encrypted_content': 'EqgfCioIARgBIiQ3ZmFrZS1jb250ZW50LTE=',
+                                    'page_age': '2 hours ago',
+                                    'title': 'Paris weather today',
+                                    'type': 'web_search_result',
+                                    'url': 'https://example.com/paris'},
+                                    {'encrypted_content': 'EqgfCioIARgBIiQ3ZmFrZS1jb250ZW50LTI=',
+                                    'page_age': None,
+                                    'title': 'Paris forecast',
+                                    'type': 'web_search_result',
+                                    'url': 'https://example.org/forecast'}],
+                         'tool_use_id': 'srvtoolu_01SearchYYYYYYYYYYYY',
+                         'type': 'web_search_tool_result'}}),
+        ('content_block_start',),
+        ('content_block_delta',),
+        ('text', {'snapshot': 'It is sunny in Paris', 'text': 'It is sunny in Paris'}),
+        ('content_block_delta',),
+        ('text', {'snapshot': 'It is sunny in Paris today.', 'text': ' today.'}),
+        ('content_block_stop',
+        {'content_block': {'text': 'It is sunny in Paris today.', 'type': 'text'}}),
+        ('message_delta',),
+        ('message_stop', {})],
+    'unknown_block': [('message_start',),
+        ('content_block_start',),
+        ('content_block_delta',),
+        ('text', {'snapshot': 'Here is something fancy:', 'text': 'Here is something fancy:'}),
+        ('content_block_stop', {'content_block': {'text': 'Here is something fancy:', 'type': 'text'}}),
+        ('content_block_start',),
+        ('content_block_delta',),
+        ('content_block_stop',
+        {'content_block': {'id': 'fancy_01',
+                         'label': 'sparkle',
+                         'payload': {'x': 1, 'y': [1, 2]},
+                         'type': 'fancy_block'}}),
+        ('message_delta',),
+        ('message_stop', {})],
+    'unknown_event': [('message_start',),
+        ('content_block_start',),
+        ('content_block_delta',),
+        ('text', {'snapshot': 'Before', 'text': 'Before'}),
+        ('brand_new_event',),
+        ('content_block_delta',),
+        ('text', {'snapshot': 'Before after.', 'text': ' after.'}),
+        ('content_block_stop', {'content_block': {'text': 'Before after.', 'type': 'text'}}),
+        ('message_delta',),
+        ('message_stop', {})],
+    'max_tokens_mid_tool': [('message_start',),
+        ('content_block_start',),
+        ('content_block_delta',),
+        ('input_json', {'partial_json': '', 'snapshot': {}}),
+        ('content_block_delta',),
+        ('input_json', {'partial_json': '{"path": "a.txt", ', 'snapshot': {'path': 'a.txt'}}),
+        ('content_block_delta',),
+        ('input_json', {'partial_json': '"content": "hel', 'snapshot': {'path': 'a.txt'}}),
+        ('content_block_stop',
+        {'content_block': {'id': 'toolu_01WriteZZZZZZZZZZZZZZZ',
+                         'input': {'path': 'a.txt'},
+                         'name': 'write_file',
+                         'type': 'tool_use'}}),
+        ('message_delta',),
+        ('message_stop', {})],
+    'refusal': [('message_start',),
+        ('content_block_start',),
+        ('content_block_stop', {'content_block': {'text': '', 'type': 'text'}}),
+        ('message_delta',),
+        ('message_stop', {})],
+    'container': [('message_start',),
+        ('content_block_start',),
+        ('content_block_delta',),
+        ('text',
+        {'snapshot': 'I ran the code; the result is 42.', 'text': 'I ran the code; the result is 42.'}),
+        ('content_block_stop',
+        {'content_block': {'text': 'I ran the code; the result is 42.', 'type': 'text'}}),
+        ('message_delta',),
+        ('message_stop', {})],
+    'unknown_event_first': [('brand_new_event',),
+        ('message_start',),
+        ('content_block_start',),
+        ('content_block_delta',),
+        ('text', {'snapshot': 'Hi.', 'text': 'Hi.'}),
+        ('content_block_stop', {'content_block': {'text': 'Hi.', 'type': 'text'}}),
+        ('message_delta',),
+        ('message_stop', {})],
+}
+SDK_FINAL = {
+    'text': {'content': [{'text': 'Hello there!', 'type': 'text'}],
+         'id': 'msg_01TextAAAAAAAAAAAAAAAAA',
+         'model': 'claude-sonnet-4-5-20250929',
+         'role': 'assistant',
+         'stop_details': None,
+         'stop_reason': 'end_turn',
+         'stop_sequence': None,
+         'type': 'message',
+         'usage': {'input_tokens': 12, 'output_tokens': 6}},
+    'tool_use': {'content': [{'text': 'Let me check the weather for you.', 'type': 'text'},
+                     {'id': 'toolu_01WeatherXXXXXXXXXXXXX',
+                      'input': {'location': 'San Francisco, CA', 'unit': 'celsius'},
+                      'name': 'get_weather',
+                      'type': 'tool_use'}],
+         'id': 'msg_01ToolBBBBBBBBBBBBBBBBB',
+         'model': 'claude-sonnet-4-5-20250929',
+         'role': 'assistant',
+         'stop_details': None,
+         'stop_reason': 'tool_use',
+         'stop_sequence': None,
+         'type': 'message',
+         'usage': {'cache_creation': {'ephemeral_1h_input_tokens': 0, 'ephemeral_5m_input_tokens': 128},
+                   'cache_creation_input_tokens': 128,
+                   'cache_read_input_tokens': 2048,
+                   'input_tokens': 412,
+                   'output_tokens': 71,
+                   'service_tier': 'standard'}},
+    'thinking': {'content': [{'signature': 'EqQBCkYIBRgCKkBmYWtlLXNpZ25hdHVyZS1mb3ItdGVzdHM=',
+                      'thinking': 'The user asks for 2+2. That is basic arithmetic; the answer is 4.',
+                      'type': 'thinking'},
+                     {'text': '2 + 2 = 4.', 'type': 'text'}],
+         'id': 'msg_01ThinkCCCCCCCCCCCCCCCC',
+         'model': 'claude-sonnet-4-5-20250929',
+         'role': 'assistant',
+         'stop_details': None,
+         'stop_reason': 'end_turn',
+         'stop_sequence': None,
+         'type': 'message',
+         'usage': {'input_tokens': 40, 'output_tokens': 35}},
+    'citations': {'content': [{'citations': [{'cited_text': 'The grass is green.',
+                                     'document_index': 0,
+                                     'document_title': 'Nature facts',
+                                     'end_char_index': 19,
+                                     'start_char_index': 0,
+                                     'type': 'char_location'},
+                                    {'cited_text': 'On a clear day the sky appears blue.',
+                                     'encrypted_index': 'Eo8BCioIAhgBIiQ0ZmFrZS1pbmRleA==',
+                                     'title': 'Why is the sky blue?',
+                                     'type': 'web_search_result_location',
+                                     'url': 'https://example.com/sky'}],
+                      'text': 'According to the document, the grass is green, and the sky is blue.',
+                      'type': 'text'}],
+         'id': 'msg_01CiteDDDDDDDDDDDDDDDDD',
+         'model': 'claude-sonnet-4-5-20250929',
+         'role': 'assistant',
+         'stop_details': None,
+         'stop_reason': 'end_turn',
+         'stop_sequence': None,
+         'type': 'message',
+         'usage': {'input_tokens': 610, 'output_tokens': 24}},
+    'server_tool': {'content': [{'id': 'srvtoolu_01SearchYYYYYYYYYYYY',
+                      'input': {'query': 'weather in Paris today'},
+                      'name': 'web_search',
+                      'type': 'server_tool_use'},
+                     {'content': [{'encrypted_content': 'EqgfCioIARgBIiQ3ZmFrZS1jb250ZW50LTE=',
+                                   'page_age': '2 hours ago',
+                                   'title': 'Paris weather today',
+                                   'type': 'web_search_result',
+                                   'url': 'https://example.com/paris'},
+                                  {'encrypted_content': 'EqgfCioIARgBIiQ3ZmFrZS1jb250ZW50LTI=',
+                                   'page_age': None,
+                                   'title': 'Paris forecast',
+                                   'type': 'web_search_result',
+                                   'url': 'https://example.org/forecast'}],
+                      'tool_use_id': 'srvtoolu_01SearchYYYYYYYYYYYY',
+                      'type': 'web_search_tool_result'},
+                     {'text': 'It is sunny in Paris today.', 'type': 'text'}],
+         'id': 'msg_01SrvEEEEEEEEEEEEEEEEEE',
+         'model': 'claude-sonnet-4-5-20250929',
+         'role': 'assistant',
+         'stop_details': None,
+         'stop_reason': 'end_turn',
+         'stop_sequence': None,
+         'type': 'message',
+         'usage': {'cache_creation_input_tokens': 0,
+                   'cache_read_input_tokens': 0,
+                   'input_tokens': 5200,
+                   'output_tokens': 57,
+                   'server_tool_use': {'web_search_requests': 1},
+                   'service_tier': 'standard'}},
+    'unknown_block': {'content': [{'text': 'Here is something fancy:', 'type': 'text'},
+                     {'id': 'fancy_01',
+                      'label': 'sparkle',
+                      'payload': {'x': 1, 'y': [1, 2]},
+                      'type': 'fancy_block'}],
+         'id': 'msg_01UnkFFFFFFFFFFFFFFFFFF',
+         'model': 'claude-sonnet-4-5-20250929',
+         'role': 'assistant',
+         'stop_details': None,
+         'stop_reason': 'end_turn',
+         'stop_sequence': None,
+         'type': 'message',
+         'usage': {'input_tokens': 20, 'output_tokens': 15}},
+    'unknown_event': {'content': [{'text': 'Before after.', 'type': 'text'}],
+         'id': 'msg_01EvtGGGGGGGGGGGGGGGGGG',
+         'model': 'claude-sonnet-4-5-20250929',
+         'role': 'assistant',
+         'stop_details': None,
+         'stop_reason': 'end_turn',
+         'stop_sequence': None,
+         'type': 'message',
+         'usage': {'input_tokens': 9, 'output_tokens': 4}},
+    'max_tokens_mid_tool': {'content': [{'id': 'toolu_01WriteZZZZZZZZZZZZZZZ',
+                      'input': {'path': 'a.txt'},
+                      'name': 'write_file',
+                      'type': 'tool_use'}],
+         'id': 'msg_01MaxHHHHHHHHHHHHHHHHHH',
+         'model': 'claude-sonnet-4-5-20250929',
+         'role': 'assistant',
+         'stop_details': None,
+         'stop_reason': 'max_tokens',
+         'stop_sequence': None,
+         'type': 'message',
+         'usage': {'input_tokens': 300, 'output_tokens': 100}},
+    'refusal': {'content': [{'text': '', 'type': 'text'}],
+         'id': 'msg_01RefIIIIIIIIIIIIIIIIII',
+         'model': 'claude-sonnet-4-5-20250929',
+         'role': 'assistant',
+         'stop_details': {'category': 'cyber',
+                          'explanation': 'This request appears to seek help writing malware.',
+                          'type': 'refusal'},
+         'stop_reason': 'refusal',
+         'stop_sequence': None,
+         'type': 'message',
+         'usage': {'input_tokens': 25, 'output_tokens': 3}},
+    'container': {'container': {'expires_at': '2025-11-20T12:34:56.789Z',
+                       'id': 'container_011CVfakeContainerId'},
+         'content': [{'text': 'I ran the code; the result is 42.', 'type': 'text'}],
+         'id': 'msg_01ContJJJJJJJJJJJJJJJJJ',
+         'model': 'claude-sonnet-4-5-20250929',
+         'role': 'assistant',
+         'stop_details': None,
+         'stop_reason': 'end_turn',
+         'stop_sequence': None,
+         'type': 'message',
+         'usage': {'cache_creation_input_tokens': 0,
+                   'cache_read_input_tokens': 1024,
+                   'input_tokens': 1530,
+                   'output_tokens': 210}},
+    'unknown_event_first': {'content': [{'text': 'Hi.', 'type': 'text'}],
+         'id': 'msg_01EvtFirstNNNNNNNNNNNNN',
+         'model': 'claude-sonnet-4-5-20250929',
+         'role': 'assistant',
+         'stop_details': None,
+         'stop_reason': 'end_turn',
+         'stop_sequence': None,
+         'type': 'message',
+         'usage': {'input_tokens': 9, 'output_tokens': 3}},
+}
+
+
+# -- Accumulator --------------------------------------------------------------------------
+# Recorded-shape transcripts (made-up content, the Messages API's framing). SDK_EVENTS and
+# SDK_FINAL are what the official SDK (anthropic 2.12.0) yielded and returned for the same
+# bytes on loopback; claude_stream must give the same sequence, fields and final to_dict().
+
+def run_stream(chunks):
+    """Iterate as MessageStream does: decode, parse, feed; returns (events, accumulator)."""
+    acc = cs.MessageAccumulator()
+    out = []
+    for sse in cs.iter_sse(chunks):
+        out.extend(acc.feed(cs.parse_event(sse)))
+    return out, acc
+
+
+def derived_fields(ev):
+    d = ev.to_dict()
+    d.pop("type")
+    if ev.type == "content_block_stop":
+        return {"content_block": d["content_block"]}
+    if ev.type == "message_stop":
+        return {}
+    return d
+
+
+@pytest.mark.parametrize("name", sorted(SDK_FINAL))
+def test_transcript_events_and_final_message_match_sdk(name):
+    raw = sse_of(TRANSCRIPTS[name])
+    for how, chunks in [("whole", [raw]), ("bytewise", [raw[i:i + 1] for i in range(len(raw))])]:
+        events, acc = run_stream(chunks)
+        got = [(ev.type,) if len(rec) == 1 else (ev.type, derived_fields(ev))
+               for ev, rec in zip(events, SDK_EVENTS[name])]
+        assert got == SDK_EVENTS[name], how
+        assert len(events) == len(SDK_EVENTS[name]), how
+        assert acc.done and acc.message.to_dict() == SDK_FINAL[name], how
+
+
+@pytest.mark.parametrize("name", sorted(TRANSCRIPTS))
+def test_raw_events_dump_exactly_what_arrived(name):
+    events, _ = [], None
+    for sse in cs.iter_sse([sse_of(TRANSCRIPTS[name])]):
+        assert cs.parse_event(sse).to_dict() == json.loads(sse.data)
+
+
+def test_final_message_via_accumulate_is_the_snapshot():
+    events = [cs.parse_event(s) for s in cs.iter_sse([sse_of(TRANSCRIPTS["tool_use"])])]
+    msg = cs.accumulate(events)
+    assert isinstance(msg, cs.Message) and msg.to_dict() == SDK_FINAL["tool_use"]
+    assert msg.content[1].input == {"location": "San Francisco, CA", "unit": "celsius"}
+    assert msg.usage.output_tokens == SDK_FINAL["tool_use"]["usage"]["output_tokens"]
+
+
+def test_missing_usage_does_not_crash():
+    # SDK issue #1806: the SDK raises AttributeError here; we build the usage from what came.
+    for name in ("no_usage", "no_usage_start_only", "no_usage_delta_only"):
+        events, acc = run_stream([sse_of(TRANSCRIPTS[name])])
+        msg = acc.message
+        assert acc.done and msg.stop_reason == "end_turn", name
+        assert isinstance(msg.usage, cs.Usage), name
+        assert [e.type for e in events][-2:] == ["message_delta", "message_stop"], name
+
+
+def test_invalid_tool_json_raises_naming_block_and_text():
+    with pytest.raises(cs.APIResponseValidationError) as info:
+        run_stream([sse_of(TRANSCRIPTS["invalid_tool_json"])])
+    text = str(info.value)
+    assert "content block 0" in text and "get_weather" in text and '{"location": INVALID}' in text
+    assert isinstance(info.value, ValueError)  # what SDK code catching ValueError expects
+
+
+def test_unknown_event_before_message_start_passes_through():
+    events, acc = run_stream([sse_of(TRANSCRIPTS["unknown_event_first"])])
+    assert events[0].type == "brand_new_event" and acc.done
+
+
+def message_start(**extra):
+    msg = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [],
+           "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}
+    msg.update(extra)
+    return ("message_start", json.dumps({"type": "message_start", "message": msg}))
+
+
+def ev(kind, **fields):
+    return (kind, json.dumps(dict({"type": kind}, **fields)))
+
+
+def text_block(index=0):
+    return ev("content_block_start", index=index, content_block={"type": "text", "text": ""})
+
+
+def text_delta(text, index=0):
+    return ev("content_block_delta", index=index, delta={"type": "text_delta", "text": text})
+
+
+def finish(stop_reason="end_turn", output_tokens=5):
+    return [ev("message_delta", delta={"stop_reason": stop_reason, "stop_sequence": None},
+               usage={"output_tokens": output_tokens}), ev("message_stop")]
+
+
+def test_error_event_raises_class_of_its_error_type():
+    pairs = [message_start(), text_block(), text_delta("partial"),
+             ("error", json.dumps({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"},
+                                   "request_id": "req_x"}))]
+    acc = cs.MessageAccumulator()
+    with pytest.raises(cs.OverloadedError) as info:
+        for sse in cs.iter_sse([sse_of(pairs)]):
+            acc.feed(cs.parse_event(sse))
+    err = info.value
+    assert err.type == "overloaded_error" and err.status_code == 529 and err.request_id == "req_x"
+    assert str(err) == "Error code: 529 - overloaded_error: Overloaded (request-id req_x)"
+    assert acc.message.content[0].text == "partial"  # what arrived stays readable
+
+
+@pytest.mark.parametrize("etype,cls", [
+    ("rate_limit_error", cs.RateLimitError), ("api_error", cs.InternalServerError),
+    ("invalid_request_error", cs.BadRequestError), ("authentication_error", cs.AuthenticationError),
+    ("permission_error", cs.PermissionDeniedError), ("not_found_error", cs.NotFoundError),
+    ("request_too_large", cs.RequestTooLargeError), ("brand_new_error", cs.InternalServerError),
+])
+def test_error_event_classes(etype, cls):
+    acc = cs.MessageAccumulator()
+    with pytest.raises(cls) as info:
+        acc.feed(cs.BaseModel._from({"type": "error", "error": {"type": etype, "message": "m"}}))
+    assert info.value.type == etype
+
+
+def test_events_before_message_start_or_out_of_range_are_malformed():
+    acc = cs.MessageAccumulator()
+    with pytest.raises(cs.APIResponseValidationError, match="before message_start"):
+        for sse in cs.iter_sse([sse_of([text_delta("x")])]):
+            acc.feed(cs.parse_event(sse))
+    with pytest.raises(cs.APIResponseValidationError, match="content block 3"):
+        run_stream([sse_of([message_start(), text_block(), text_delta("x", index=3)])])
+
+
+def test_accumulate_refuses_a_stream_without_message_stop():
+    events = [cs.parse_event(s) for s in cs.iter_sse([sse_of([message_start(), text_block(), text_delta("hi")])])]
+    with pytest.raises(cs.APIConnectionError, match="before message_stop"):
+        cs.accumulate(events)
+
+
+def test_block_start_event_is_not_mutated_by_later_deltas():
+    # SDK-TS issue #777: the snapshot aliased content_block_start's block.
+    events, acc = run_stream([sse_of([message_start(), text_block(), text_delta("a"), text_delta("b")] + finish())])
+    start = next(e for e in events if e.type == "content_block_start")
+    assert start.content_block.text == "" and acc.message.content[0].text == "ab"
+    first = next(e for e in events if e.type == "message_start")
+    assert first.message.content == [] and first.message.usage.output_tokens == 1
+
+
+def test_lazy_snapshots_read_late_still_reflect_their_event():
+    pairs = [message_start(), text_block()] + [text_delta(c) for c in "abcd"] + [
+        ev("content_block_start", index=1, content_block={"type": "tool_use", "id": "t", "name": "f", "input": {}})] + [
+        ev("content_block_delta", index=1, delta={"type": "input_json_delta", "partial_json": p})
+        for p in ['{"x": 1', ', "y": "ab', 'c"}']] + finish()
+    events, acc = run_stream([sse_of(pairs)])
+    texts = [e for e in events if e.type == "text"]
+    assert [e.snapshot for e in texts] == ["a", "ab", "abc", "abcd"]  # read after the whole stream
+    inputs = [e for e in events if e.type == "input_json"]
+    assert [e.snapshot for e in inputs] == [{"x": 1}, {"x": 1}, {"x": 1, "y": "abc"}]
+    assert inputs[0].to_dict() == {"type": "input_json", "partial_json": '{"x": 1', "snapshot": {"x": 1}}
+
+
+def test_snapshot_mid_stream_shows_text_and_partial_tool_input():
+    acc = cs.MessageAccumulator()
+    pairs = [message_start(), text_block(), text_delta("Hel"), text_delta("lo"),
+             ev("content_block_start", index=1, content_block={"type": "tool_use", "id": "t", "name": "f", "input": {}}),
+             ev("content_block_delta", index=1, delta={"type": "input_json_delta", "partial_json": '{"a": [1, 2'})]
+    for sse in cs.iter_sse([sse_of(pairs)]):
+        acc.feed(cs.parse_event(sse))
+    assert acc.message.content[0].text == "Hello"
+    assert acc.message.content[1].input == {"a": [1, 2]}
+
+
+def test_message_delta_overwrites_cumulative_usage_only_where_present():
+    pairs = [message_start(usage={"input_tokens": 10, "output_tokens": 1, "cache_read_input_tokens": 4}),
+             ev("message_delta", delta={"stop_reason": "max_tokens", "stop_sequence": None},
+                usage={"output_tokens": 7, "input_tokens": None}), ev("message_stop")]
+    _, acc = run_stream([sse_of(pairs)])
+    assert acc.message.usage.to_dict() == {"input_tokens": 10, "output_tokens": 7, "cache_read_input_tokens": 4}
+    assert acc.message.stop_reason == "max_tokens"
+
+
+def test_signature_replaced_and_thinking_concatenated():
+    pairs = [message_start(), ev("content_block_start", index=0, content_block={"type": "thinking", "thinking": "", "signature": ""}),
+             ev("content_block_delta", index=0, delta={"type": "thinking_delta", "thinking": "a"}),
+             ev("content_block_delta", index=0, delta={"type": "signature_delta", "signature": "s1"}),
+             ev("content_block_delta", index=0, delta={"type": "thinking_delta", "thinking": "b"}),
+             ev("content_block_delta", index=0, delta={"type": "signature_delta", "signature": "s2"}),
+             ev("content_block_stop", index=0)] + finish()
+    events, acc = run_stream([sse_of(pairs)])
+    block = acc.message.content[0]
+    assert (block.thinking, block.signature) == ("ab", "s2")
+    assert [e.signature for e in events if e.type == "signature"] == ["s1", "s2"]
+
+
+def test_mismatched_delta_is_passed_through_without_effect():
+    pairs = [message_start(), text_block(),
+             ev("content_block_delta", index=0, delta={"type": "thinking_delta", "thinking": "zz"}),
+             ev("content_block_delta", index=0, delta={"type": "fancy_delta", "x": 1})] + finish()
+    events, acc = run_stream([sse_of(pairs)])
+    assert [e.type for e in events][2:4] == ["content_block_delta", "content_block_delta"]
+    assert events[3].delta.x == 1 and acc.message.content[0].text == ""
+
+
+# Partial tool-input JSON: expected values are jiter's partial mode (what the SDK calls),
+# recorded for each prefix; two deliberate differences are listed below the table.
+PARTIAL_JSON = [
+    ('{', {}), ('{"a', {}), ('{"a"', {}), ('{"a":', {}), ('{"a": "San', {}), ('{"a": "San"', {"a": "San"}),
+    ('{"a": 1', {"a": 1}), ('{"a": 12, "b": [1, 2', {"a": 12, "b": [1, 2]}), ('{"a": 1.', {}),
+    ('{"a": -', {}), ('{"a": 1e', {}), ('{"a": tr', {}), ('{"a": true', {"a": True}), ('{"a": nul', {}),
+    ('{"a": [{"b": "x"}, {"c', {"a": [{"b": "x"}, {}]}), ('{"a": {"b": {}', {"a": {"b": {}}}),
+    ('[1, "ab', [1]), ('{"a": "x\\', {}), ('{"a": "\\u00', {}), ('{"a": 1,', {"a": 1}),
+    ('{"a": 1, "b":', {"a": 1}), ('12', 12), ('{"a": 1e5', {"a": 100000.0}),
+    ('{"a": "\\u00e9t\\u00e9", "b": "\\"q', {"a": "\u00e9t\u00e9"}),
+]
+
+
+@pytest.mark.parametrize("text,expected", PARTIAL_JSON, ids=[p[0] for p in PARTIAL_JSON])
+def test_partial_json_matches_sdk_partial_mode(text, expected):
+    assert cs._partial_json(text) == expected
+
+
+@pytest.mark.parametrize("text", ['{"a": INVALID}', '{"a": "x", }', '{"a": 01}', '{"a" 1}', '{"a": 1}}', '{]'])
+def test_partial_json_rejects_what_no_continuation_fixes(text):
+    # jiter accepts trailing bytes after a finished value ('{"a": 1}}'); we call that invalid.
+    with pytest.raises(ValueError):
+        cs._partial_json(text)
+
+
+def test_partial_json_nothing_finished_is_none():
+    # jiter raises on '' and on an unfinished top-level string; we report "nothing yet".
+    assert cs._partial_json("") is None and cs._partial_json('"abc') is None
+
+
+def test_tool_input_cut_off_by_max_tokens_keeps_finished_fields():
+    events, acc = run_stream([sse_of(TRANSCRIPTS["max_tokens_mid_tool"])])
+    assert acc.message.content[0].input == {"path": "a.txt"} and acc.message.stop_reason == "max_tokens"
+
+
+def test_tool_input_of_ten_thousand_fragments():
+    value = {"rows": [{"id": i, "name": "row %d" % i, "tags": ["a", "b"]} for i in range(2000)]}
+    text = json.dumps(value)
+    step = max(1, len(text) // 10000)
+    pieces = [text[i:i + step] for i in range(0, len(text), step)]
+    pairs = [message_start(), ev("content_block_start", index=0, content_block={
+        "type": "tool_use", "id": "t", "name": "f", "input": {}})] + [
+        ev("content_block_delta", index=0, delta={"type": "input_json_delta", "partial_json": p}) for p in pieces
+    ] + [ev("content_block_stop", index=0)] + finish("tool_use")
+    events, acc = run_stream([sse_of(pairs)])
+    assert len(pieces) >= 10000
+    assert acc.message.content[0].input == value
+    assert sum(1 for e in events if e.type == "input_json") == len(pieces)
