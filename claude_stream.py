@@ -59,14 +59,29 @@ __all__ = [
     # sans-IO core
     "ServerSentEvent", "iter_lines", "iter_sse", "parse_event", "MessageAccumulator",
     "accumulate",
+    # client
+    "Anthropic", "Messages", "MessageStream", "MessageStreamManager", "Stream",
 ]
 
+import http.client
 import json
+import os
 import re
-from dataclasses import MISSING, dataclass, field
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
+import socket
+import sys
+import threading
+import time
+from dataclasses import MISSING, dataclass, field, make_dataclass
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+from urllib.parse import urlencode, urlsplit
 
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+API_VERSION = "2023-06-01"
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 600.0  # per socket read: an idle limit, so pings keep a stream alive
+DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_LINE_SIZE = 16 * 1024 * 1024  # bytes in one SSE line or event before we give up
+_READ_SIZE = 64 * 1024
 
 
 # -- Errors -------------------------------------------------------------------------------
@@ -248,9 +263,19 @@ class BaseModel:
     __hash__ = None  # type: ignore  # mutable, like the SDK's models
 
 
-def _model(cls: type) -> type:
-    """Make ``cls`` a dataclass model (our ``__repr__``/``__eq__`` keep unknown fields)."""
-    return dataclass(repr=False, eq=False)(cls)
+def _model(cls_name: str, base: type = BaseModel, /, *, nested: Optional[Dict[str, Any]] = None,
+           **defaults: Any) -> Any:
+    """Declare a dataclass model: ``defaults`` are its JSON fields in order, with defaults.
+
+    A default that is a class (``list``, ``dict``, ``Usage``) is a factory for a fresh one.
+    ``nested`` maps a field to the converter that turns its JSON into models.
+    """
+    specs = [(k, Any, field(default_factory=v) if isinstance(v, type) else field(default=v))
+             for k, v in defaults.items()]
+    namespace = {"__module__": __name__, "_nested": dict(getattr(base, "_nested", {}), **(nested or {}))}
+    cls = make_dataclass(cls_name, specs, bases=(base,), namespace=namespace, repr=False, eq=False)
+    cls.__doc__ = "The ``%s`` object of the Messages API." % (defaults.get("type") or cls_name)
+    return cls
 
 
 def _any(value: Any) -> Any:
@@ -280,371 +305,105 @@ def _as(cls: type) -> Callable[[Any], Any]:
     return lambda value: cls._from(value) if isinstance(value, dict) else value
 
 
-@_model
-class CacheCreation(BaseModel):
-    ephemeral_5m_input_tokens: int = 0
-    ephemeral_1h_input_tokens: int = 0
+# Usage. Counters the API adds later are kept as unknown fields.
+CacheCreation = _model("CacheCreation", ephemeral_5m_input_tokens=0, ephemeral_1h_input_tokens=0)
+ServerToolUsage = _model("ServerToolUsage", web_search_requests=0, web_fetch_requests=None)
+_USAGE_NESTED = {"cache_creation": _as(CacheCreation), "server_tool_use": _as(ServerToolUsage)}
+Usage = _model("Usage", nested=_USAGE_NESTED, input_tokens=0, output_tokens=0,
+               cache_creation_input_tokens=None, cache_read_input_tokens=None, cache_creation=None,
+               server_tool_use=None, service_tier=None)
+MessageDeltaUsage = _model("MessageDeltaUsage", nested=_USAGE_NESTED, output_tokens=0, input_tokens=None,
+                           cache_creation_input_tokens=None, cache_read_input_tokens=None,
+                           server_tool_use=None)
 
-
-@_model
-class ServerToolUsage(BaseModel):
-    web_search_requests: int = 0
-    web_fetch_requests: Optional[int] = None
-
-
-@_model
-class Usage(BaseModel):
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_input_tokens: Optional[int] = None
-    cache_read_input_tokens: Optional[int] = None
-    cache_creation: Optional[CacheCreation] = None
-    server_tool_use: Optional[ServerToolUsage] = None
-    service_tier: Optional[str] = None
-    _nested = {"cache_creation": _as(CacheCreation), "server_tool_use": _as(ServerToolUsage)}
-
-
-@_model
-class MessageDeltaUsage(BaseModel):
-    output_tokens: int = 0
-    input_tokens: Optional[int] = None
-    cache_creation_input_tokens: Optional[int] = None
-    cache_read_input_tokens: Optional[int] = None
-    server_tool_use: Optional[ServerToolUsage] = None
-    _nested = Usage._nested
-
-
-@_model
-class CitationCharLocation(BaseModel):
-    type: str = "char_location"
-    cited_text: str = ""
-    document_index: int = 0
-    document_title: Optional[str] = None
-    start_char_index: int = 0
-    end_char_index: int = 0
-    file_id: Optional[str] = None
-
-
-@_model
-class CitationPageLocation(BaseModel):
-    type: str = "page_location"
-    cited_text: str = ""
-    document_index: int = 0
-    document_title: Optional[str] = None
-    start_page_number: int = 0
-    end_page_number: int = 0
-    file_id: Optional[str] = None
-
-
-@_model
-class CitationContentBlockLocation(BaseModel):
-    type: str = "content_block_location"
-    cited_text: str = ""
-    document_index: int = 0
-    document_title: Optional[str] = None
-    start_block_index: int = 0
-    end_block_index: int = 0
-    file_id: Optional[str] = None
-
-
-@_model
-class CitationsWebSearchResultLocation(BaseModel):
-    type: str = "web_search_result_location"
-    cited_text: str = ""
-    url: str = ""
-    title: Optional[str] = None
-    encrypted_index: str = ""
-
-
-@_model
-class CitationsSearchResultLocation(BaseModel):
-    type: str = "search_result_location"
-    cited_text: str = ""
-    source: str = ""
-    title: Optional[str] = None
-    search_result_index: int = 0
-    start_block_index: int = 0
-    end_block_index: int = 0
-
-
-_CITATION_TYPES = {
-    "char_location": CitationCharLocation, "page_location": CitationPageLocation,
-    "content_block_location": CitationContentBlockLocation,
-    "web_search_result_location": CitationsWebSearchResultLocation,
-    "search_result_location": CitationsSearchResultLocation,
-}
+# Citations (the ``citations`` of a text block, the ``citation`` of a citations_delta).
+_DOC = dict(cited_text="", document_index=0, document_title=None)
+CitationCharLocation = _model("CitationCharLocation", type="char_location", **_DOC,
+                              start_char_index=0, end_char_index=0, file_id=None)
+CitationPageLocation = _model("CitationPageLocation", type="page_location", **_DOC,
+                              start_page_number=0, end_page_number=0, file_id=None)
+CitationContentBlockLocation = _model("CitationContentBlockLocation", type="content_block_location", **_DOC,
+                                      start_block_index=0, end_block_index=0, file_id=None)
+CitationsWebSearchResultLocation = _model("CitationsWebSearchResultLocation", type="web_search_result_location",
+                                          cited_text="", url="", title=None, encrypted_index="")
+CitationsSearchResultLocation = _model("CitationsSearchResultLocation", type="search_result_location",
+                                       cited_text="", source="", title=None, search_result_index=0,
+                                       start_block_index=0, end_block_index=0)
+_CITATION_TYPES = {c.type: c for c in (CitationCharLocation, CitationPageLocation, CitationContentBlockLocation,
+                                       CitationsWebSearchResultLocation, CitationsSearchResultLocation)}
 _citation = _typed(_CITATION_TYPES)
 
-
-@_model
-class TextBlock(BaseModel):
-    type: str = "text"
-    text: str = ""
-    citations: Optional[List[Any]] = None
-    _nested = {"citations": _citation}
-
-
-@_model
-class ThinkingBlock(BaseModel):
-    type: str = "thinking"
-    thinking: str = ""
-    signature: str = ""
-
-
-@_model
-class RedactedThinkingBlock(BaseModel):
-    type: str = "redacted_thinking"
-    data: str = ""
-
-
-@_model
-class ToolUseBlock(BaseModel):
-    type: str = "tool_use"
-    id: str = ""
-    name: str = ""
-    input: Any = field(default_factory=dict)
-    caller: Any = None
-    _nested = {"caller": _any}
-
-
-@_model
-class ServerToolUseBlock(BaseModel):
-    type: str = "server_tool_use"
-    id: str = ""
-    name: str = ""
-    input: Any = field(default_factory=dict)
-    caller: Any = None
-    _nested = {"caller": _any}
-
-
-@_model
-class _ToolResultBlock(BaseModel):
-    """Shared shape of the server tools' result blocks: ``tool_use_id`` and ``content``."""
-    type: str = ""
-    tool_use_id: str = ""
-    content: Any = None
-    caller: Any = None
-    _nested = {"content": _any, "caller": _any}
-
-
-@_model
-class WebSearchToolResultBlock(_ToolResultBlock):
-    type: str = "web_search_tool_result"
-
-
-@_model
-class WebFetchToolResultBlock(_ToolResultBlock):
-    type: str = "web_fetch_tool_result"
-
-
-@_model
-class CodeExecutionToolResultBlock(_ToolResultBlock):
-    type: str = "code_execution_tool_result"
-
-
-@_model
-class BashCodeExecutionToolResultBlock(_ToolResultBlock):
-    type: str = "bash_code_execution_tool_result"
-
-
-@_model
-class TextEditorCodeExecutionToolResultBlock(_ToolResultBlock):
-    type: str = "text_editor_code_execution_tool_result"
-
-
-@_model
-class ToolSearchToolResultBlock(_ToolResultBlock):
-    type: str = "tool_search_tool_result"
-
-
-@_model
-class ContainerUploadBlock(BaseModel):
-    type: str = "container_upload"
-    file_id: str = ""
-
-
-_BLOCK_TYPES = {
-    "text": TextBlock, "thinking": ThinkingBlock, "redacted_thinking": RedactedThinkingBlock,
-    "tool_use": ToolUseBlock, "server_tool_use": ServerToolUseBlock,
-    "web_search_tool_result": WebSearchToolResultBlock,
-    "web_fetch_tool_result": WebFetchToolResultBlock,
-    "code_execution_tool_result": CodeExecutionToolResultBlock,
-    "bash_code_execution_tool_result": BashCodeExecutionToolResultBlock,
-    "text_editor_code_execution_tool_result": TextEditorCodeExecutionToolResultBlock,
-    "tool_search_tool_result": ToolSearchToolResultBlock,
-    "container_upload": ContainerUploadBlock,
-}
+# Content blocks. Server tools' result blocks share one shape: ``tool_use_id`` + ``content``.
+TextBlock = _model("TextBlock", nested={"citations": _citation}, type="text", text="", citations=None)
+ThinkingBlock = _model("ThinkingBlock", type="thinking", thinking="", signature="")
+RedactedThinkingBlock = _model("RedactedThinkingBlock", type="redacted_thinking", data="")
+ToolUseBlock = _model("ToolUseBlock", nested={"caller": _any}, type="tool_use", id="", name="",
+                      input=dict, caller=None)
+ServerToolUseBlock = _model("ServerToolUseBlock", nested={"caller": _any}, type="server_tool_use", id="",
+                            name="", input=dict, caller=None)  # not a ToolUseBlock: nothing to run
+_ToolResult = _model("_ToolResult", nested={"content": _any, "caller": _any},
+                     type="", tool_use_id="", content=None, caller=None)
+WebSearchToolResultBlock = _model("WebSearchToolResultBlock", _ToolResult, type="web_search_tool_result")
+WebFetchToolResultBlock = _model("WebFetchToolResultBlock", _ToolResult, type="web_fetch_tool_result")
+CodeExecutionToolResultBlock = _model("CodeExecutionToolResultBlock", _ToolResult,
+                                      type="code_execution_tool_result")
+BashCodeExecutionToolResultBlock = _model("BashCodeExecutionToolResultBlock", _ToolResult,
+                                          type="bash_code_execution_tool_result")
+TextEditorCodeExecutionToolResultBlock = _model("TextEditorCodeExecutionToolResultBlock", _ToolResult,
+                                                type="text_editor_code_execution_tool_result")
+ToolSearchToolResultBlock = _model("ToolSearchToolResultBlock", _ToolResult, type="tool_search_tool_result")
+ContainerUploadBlock = _model("ContainerUploadBlock", type="container_upload", file_id="")
+_BLOCK_TYPES = {c.type: c for c in (
+    TextBlock, ThinkingBlock, RedactedThinkingBlock, ToolUseBlock, ServerToolUseBlock,
+    WebSearchToolResultBlock, WebFetchToolResultBlock, CodeExecutionToolResultBlock,
+    BashCodeExecutionToolResultBlock, TextEditorCodeExecutionToolResultBlock, ToolSearchToolResultBlock,
+    ContainerUploadBlock)}
 _KNOWN_TYPES = dict(_BLOCK_TYPES, **_CITATION_TYPES)
 _block = _typed(_BLOCK_TYPES)
 
+Message = _model("Message", nested={"content": _block, "usage": _as(Usage), "stop_details": _any,
+                                    "container": _any},
+                 id="", type="message", role="assistant", model="", content=list, stop_reason=None,
+                 stop_sequence=None, stop_details=None, container=None, usage=Usage)
 
-@_model
-class Message(BaseModel):
-    id: str = ""
-    type: str = "message"
-    role: str = "assistant"
-    model: str = ""
-    content: List[Any] = field(default_factory=list)
-    stop_reason: Optional[str] = None
-    stop_sequence: Optional[str] = None
-    stop_details: Any = None
-    container: Any = None
-    usage: Usage = field(default_factory=Usage)
-    _nested = {"content": _block, "usage": _as(Usage), "stop_details": _any, "container": _any}
+# Deltas, and the ``delta`` of a message_delta event.
+TextDelta = _model("TextDelta", type="text_delta", text="")
+InputJSONDelta = _model("InputJSONDelta", type="input_json_delta", partial_json="")
+CitationsDelta = _model("CitationsDelta", nested={"citation": _citation}, type="citations_delta", citation=None)
+ThinkingDelta = _model("ThinkingDelta", type="thinking_delta", thinking="")
+SignatureDelta = _model("SignatureDelta", type="signature_delta", signature="")
+_DELTA_TYPES = {c.type: c for c in (TextDelta, InputJSONDelta, CitationsDelta, ThinkingDelta, SignatureDelta)}
+MessageDelta = _model("MessageDelta", nested={"stop_details": _any, "container": _any},
+                      stop_reason=None, stop_sequence=None, stop_details=None, container=None)
 
+# Raw stream events, one class per ``type``.
+RawMessageStartEvent = _model("RawMessageStartEvent", nested={"message": _as(Message)},
+                              type="message_start", message=None)
+RawMessageDeltaEvent = _model("RawMessageDeltaEvent",
+                              nested={"delta": _as(MessageDelta), "usage": _as(MessageDeltaUsage)},
+                              type="message_delta", delta=MessageDelta, usage=None)
+RawMessageStopEvent = _model("RawMessageStopEvent", type="message_stop")
+RawContentBlockStartEvent = _model("RawContentBlockStartEvent", nested={"content_block": _block},
+                                   type="content_block_start", index=0, content_block=None)
+RawContentBlockDeltaEvent = _model("RawContentBlockDeltaEvent", nested={"delta": _typed(_DELTA_TYPES)},
+                                   type="content_block_delta", index=0, delta=None)
+RawContentBlockStopEvent = _model("RawContentBlockStopEvent", type="content_block_stop", index=0)
+_EVENT_TYPES = {c.type: c for c in (RawMessageStartEvent, RawMessageDeltaEvent, RawMessageStopEvent,
+                                    RawContentBlockStartEvent, RawContentBlockDeltaEvent,
+                                    RawContentBlockStopEvent)}
+# The SDK's deprecated aliases of the raw events, so old code still finds the names.
+MessageStartEvent, MessageDeltaEvent = RawMessageStartEvent, RawMessageDeltaEvent
+ContentBlockStartEvent, ContentBlockDeltaEvent = RawContentBlockStartEvent, RawContentBlockDeltaEvent
 
-@_model
-class TextDelta(BaseModel):
-    type: str = "text_delta"
-    text: str = ""
-
-
-@_model
-class InputJSONDelta(BaseModel):
-    type: str = "input_json_delta"
-    partial_json: str = ""
-
-
-@_model
-class CitationsDelta(BaseModel):
-    type: str = "citations_delta"
-    citation: Any = None
-    _nested = {"citation": _citation}
-
-
-@_model
-class ThinkingDelta(BaseModel):
-    type: str = "thinking_delta"
-    thinking: str = ""
-
-
-@_model
-class SignatureDelta(BaseModel):
-    type: str = "signature_delta"
-    signature: str = ""
-
-
-@_model
-class MessageDelta(BaseModel):
-    """The ``delta`` of a ``message_delta`` event."""
-    stop_reason: Optional[str] = None
-    stop_sequence: Optional[str] = None
-    stop_details: Any = None
-    container: Any = None
-    _nested = {"stop_details": _any, "container": _any}
-
-
-_DELTA_TYPES = {
-    "text_delta": TextDelta, "input_json_delta": InputJSONDelta,
-    "citations_delta": CitationsDelta, "thinking_delta": ThinkingDelta,
-    "signature_delta": SignatureDelta,
-}
-
-
-@_model
-class RawMessageStartEvent(BaseModel):
-    type: str = "message_start"
-    message: Optional[Message] = None
-    _nested = {"message": _as(Message)}
-
-
-@_model
-class RawMessageDeltaEvent(BaseModel):
-    type: str = "message_delta"
-    delta: MessageDelta = field(default_factory=MessageDelta)
-    usage: Optional[MessageDeltaUsage] = None
-    _nested = {"delta": _as(MessageDelta), "usage": _as(MessageDeltaUsage)}
-
-
-@_model
-class RawMessageStopEvent(BaseModel):
-    type: str = "message_stop"
-
-
-@_model
-class RawContentBlockStartEvent(BaseModel):
-    type: str = "content_block_start"
-    index: int = 0
-    content_block: Any = None
-    _nested = {"content_block": _block}
-
-
-@_model
-class RawContentBlockDeltaEvent(BaseModel):
-    type: str = "content_block_delta"
-    index: int = 0
-    delta: Any = None
-    _nested = {"delta": _typed(_DELTA_TYPES)}
-
-
-@_model
-class RawContentBlockStopEvent(BaseModel):
-    type: str = "content_block_stop"
-    index: int = 0
-
-
-_EVENT_TYPES = {
-    "message_start": RawMessageStartEvent, "message_delta": RawMessageDeltaEvent,
-    "message_stop": RawMessageStopEvent, "content_block_start": RawContentBlockStartEvent,
-    "content_block_delta": RawContentBlockDeltaEvent,
-    "content_block_stop": RawContentBlockStopEvent,
-}
-
-# Deprecated SDK aliases of the raw events, kept so old code still resolves the names.
-MessageStartEvent = RawMessageStartEvent
-MessageDeltaEvent = RawMessageDeltaEvent
-ContentBlockStartEvent = RawContentBlockStartEvent
-ContentBlockDeltaEvent = RawContentBlockDeltaEvent
-
-
-# Derived events: what ``MessageStream`` yields after the raw event that caused them.
-
-@_model
-class TextEvent(BaseModel):
-    type: str = "text"
-    text: str = ""
-    snapshot: str = ""
-
-
-@_model
-class ThinkingEvent(BaseModel):
-    type: str = "thinking"
-    thinking: str = ""
-    snapshot: str = ""
-
-
-@_model
-class InputJsonEvent(BaseModel):
-    type: str = "input_json"
-    partial_json: str = ""
-    snapshot: Any = None
-
-
-@_model
-class CitationEvent(BaseModel):
-    type: str = "citation"
-    citation: Any = None
-    snapshot: List[Any] = field(default_factory=list)
-
-
-@_model
-class SignatureEvent(BaseModel):
-    type: str = "signature"
-    signature: str = ""
-
-
-@_model
-class ContentBlockStopEvent(RawContentBlockStopEvent):
-    content_block: Any = None
-
-
-@_model
-class MessageStopEvent(RawMessageStopEvent):
-    message: Optional[Message] = None
-
-
-ParsedContentBlockStopEvent = ContentBlockStopEvent
-ParsedMessageStopEvent = MessageStopEvent
+# Derived events: what ``MessageStream`` yields right after the raw event that caused them.
+TextEvent = _model("TextEvent", type="text", text="", snapshot="")
+ThinkingEvent = _model("ThinkingEvent", type="thinking", thinking="", snapshot="")
+InputJsonEvent = _model("InputJsonEvent", type="input_json", partial_json="", snapshot=None)
+CitationEvent = _model("CitationEvent", type="citation", citation=None, snapshot=list)
+SignatureEvent = _model("SignatureEvent", type="signature", signature="")
+ContentBlockStopEvent = _model("ContentBlockStopEvent", RawContentBlockStopEvent, content_block=None)
+MessageStopEvent = _model("MessageStopEvent", RawMessageStopEvent, message=None)
+ParsedContentBlockStopEvent, ParsedMessageStopEvent = ContentBlockStopEvent, MessageStopEvent
 
 
 def _lazy_snapshot(cls: type, compute: Callable[[Any], Any]) -> None:
@@ -1107,3 +866,530 @@ def accumulate(events: Iterable[Any]) -> Message:
     if not acc.done or acc.message is None:
         raise _incomplete()
     return acc.message
+
+
+# -- Retry policy -------------------------------------------------------------------------
+# The SDK's rules: retry 408, 409, 429 and 5xx (``x-should-retry`` overrides), wait what
+# ``retry-after-ms`` / ``retry-after`` ask when it is within (0, 60] s, else back off
+# exponentially from 0.5 s to 8 s with up to 25 % taken off at random. Pure: the caller sleeps.
+
+def _should_retry(status: int, headers: Mapping[str, str]) -> bool:
+    flag = (headers.get("x-should-retry") or "").strip().lower()
+    if flag in ("true", "false"):
+        return flag == "true"
+    return status in (408, 409, 429) or status >= 500
+
+
+def _retry_delay(retries_taken: int, headers: Mapping[str, str], *,
+                 now: Optional[float] = None, rand: Optional[float] = None) -> float:
+    """Seconds to wait before retry number ``retries_taken + 1``."""
+    wait = _retry_after(headers, time.time() if now is None else now)
+    if wait is not None and 0 < wait <= 60:
+        return wait
+    if rand is None:
+        import random
+        rand = random.random()
+    return min(0.5 * 2.0 ** retries_taken, 8.0) * (1 - 0.25 * rand)
+
+
+def _retry_after(headers: Mapping[str, str], now: float) -> Optional[float]:
+    """The server's requested wait in seconds, or None if it asked for none we can read."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    from email.utils import parsedate_tz, mktime_tz
+    date = parsedate_tz(value)
+    return None if date is None else mktime_tz(date) - now
+
+
+# -- Transport ----------------------------------------------------------------------------
+#
+# The only code that touches sockets. ``http.client`` does the HTTP; bodies are read with
+# ``HTTPResponse.read1``, which returns whatever one socket read brings (for chunked bodies,
+# up to the end of the current chunk) instead of waiting to fill a buffer, so each token
+# reaches the caller as soon as its bytes do. Every socket, TLS and HTTP exception is
+# turned into an ``APIConnectionError`` / ``APITimeoutError`` here.
+
+_TRANSPORT_ERRORS = (OSError, http.client.HTTPException, ValueError)
+
+
+def _log(level: int, message: str, *args: Any) -> None:
+    """Log on the ``claude_stream`` logger without importing ``logging`` unless it is wanted."""
+    logging = sys.modules.get("logging")
+    if logging is None and not os.environ.get("ANTHROPIC_LOG"):
+        return  # nobody can have configured a logger: skip the import
+    import logging
+    logger = logging.getLogger("claude_stream")
+    wanted = os.environ.get("ANTHROPIC_LOG", "").lower()
+    if wanted in ("debug", "info") and not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[%(asctime)s %(name)s %(levelname)s] %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if wanted == "debug" else logging.INFO)
+    logger.log(level, message, *args)
+
+
+def _transport_error(exc: BaseException, doing: str) -> APIConnectionError:
+    """The ``APIConnectionError`` for a socket/TLS/HTTP failure while ``doing`` something."""
+    ssl = sys.modules.get("ssl")
+    if isinstance(exc, socket.timeout):
+        return APITimeoutError("timed out %s" % doing)
+    if ssl is not None and isinstance(exc, ssl.SSLCertVerificationError):
+        err = APIConnectionError(
+            "TLS certificate verification failed %s: %s. If you are behind a proxy or gateway "
+            "with its own CA, point SSL_CERT_FILE at a PEM bundle that includes it, or pass "
+            "ssl_context=" % (doing, getattr(exc, "verify_message", None) or exc))
+        err._retryable = False  # type: ignore[attr-defined]
+        return err
+    reason = str(exc) or type(exc).__name__
+    if isinstance(exc, http.client.IncompleteRead):
+        reason = "connection closed before the body was complete"
+    elif isinstance(exc, ConnectionRefusedError):
+        reason = "connection refused"
+    return APIConnectionError("connection error %s: %s" % (doing, reason))
+
+
+def _timeouts(timeout: Any) -> Tuple[float, float]:
+    """(connect, read) seconds from a number, an object with ``connect``/``read``, or None."""
+    if timeout is None:
+        return DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
+    if isinstance(timeout, (int, float)):
+        return float(timeout), float(timeout)
+    connect = getattr(timeout, "connect", None)
+    read = getattr(timeout, "read", None)
+    return (DEFAULT_CONNECT_TIMEOUT if connect is None else float(connect),
+            DEFAULT_READ_TIMEOUT if read is None else float(read))
+
+
+def _default_ssl_context() -> Any:
+    """A verifying context; ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` pick the trusted CAs."""
+    import ssl
+    cafile = os.environ.get("SSL_CERT_FILE") or None
+    capath = os.environ.get("SSL_CERT_DIR") or None
+    if cafile or capath:
+        return ssl.create_default_context(cafile=cafile, capath=capath)
+    return ssl.create_default_context()
+
+
+def _read_body(response: Any, limit: int) -> bytes:
+    """The rest of a (non-streaming) body, at most ``limit`` bytes."""
+    parts, size = [], 0
+    while True:
+        chunk = response.read1(_READ_SIZE)
+        if not chunk:
+            return b"".join(parts)
+        size += len(chunk)
+        if size > limit:
+            raise APIResponseValidationError("response body exceeds %d bytes" % limit, response=response)
+        parts.append(chunk)
+
+
+def _decode_body(data: bytes) -> Any:
+    """Parsed JSON if the body is JSON, else its text."""
+    text = data.decode("utf-8", "replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class _Connection:
+    """One HTTP connection to the API host, with our timeouts and error translation."""
+
+    def __init__(self, scheme: str, host: str, port: Optional[int], timeouts: Tuple[float, float],
+                 ssl_context: Any) -> None:
+        connect, self.read_timeout = timeouts
+        if scheme == "https":
+            self.http = http.client.HTTPSConnection(host, port, timeout=connect, context=ssl_context)
+        else:
+            self.http = http.client.HTTPConnection(host, port, timeout=connect)
+        self.closed = False
+
+    def request(self, path: str, body: bytes, headers: Dict[str, str]) -> Any:
+        """Send the request and return the response once its headers are in."""
+        try:
+            self.http.connect()
+            self.http.sock.settimeout(self.read_timeout)
+        except _TRANSPORT_ERRORS as exc:
+            self.close()
+            raise _transport_error(exc, "connecting to %s" % self.http.host) from exc
+        try:
+            self.http.request("POST", path, body, headers)
+            response = self.http.getresponse()
+        except _TRANSPORT_ERRORS as exc:
+            self.close()
+            raise _transport_error(exc, "waiting for the response") from exc
+        response.status_code = response.status  # the SDK's (httpx) attribute name
+        return response
+
+    def iter_bytes(self, response: Any) -> Iterator[bytes]:
+        """The body as it arrives, one socket read at a time; transport errors translated."""
+        read1 = response.read1
+        while True:
+            try:
+                chunk = read1(_READ_SIZE)
+            except _TRANSPORT_ERRORS as exc:
+                if self.closed:
+                    return  # closed on purpose (maybe from another thread): just stop
+                raise _transport_error(exc, "while reading the response stream") from exc
+            if not chunk:
+                return
+            yield chunk
+
+    def close(self) -> None:
+        """Close now, even while another thread is blocked reading (shutdown wakes it)."""
+        self.closed = True
+        sock = self.http.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.http.close()
+
+
+# -- Public API ---------------------------------------------------------------------------
+
+class _MissingCredentials(AnthropicError, TypeError):
+    """No API key or auth token was configured (the SDK raises TypeError here)."""
+
+
+def _mask(secret: Optional[str]) -> Optional[str]:
+    return None if secret is None else "***"
+
+
+class Anthropic:
+    """A client for the Messages API: ``client.messages.stream(...)`` / ``.create(...)``."""
+
+    def __init__(self, *, api_key: Optional[str] = None, auth_token: Optional[str] = None,
+                 base_url: Optional[str] = None, timeout: Any = None,
+                 max_retries: int = DEFAULT_MAX_RETRIES,
+                 default_headers: Optional[Mapping[str, str]] = None, ssl_context: Any = None,
+                 max_line_size: int = DEFAULT_MAX_LINE_SIZE) -> None:
+        if api_key is None and auth_token is None:
+            api_key = os.environ.get("ANTHROPIC_API_KEY") or None
+            auth_token = os.environ.get("ANTHROPIC_AUTH_TOKEN") or None
+        self.api_key = api_key
+        self.auth_token = auth_token
+        self.base_url = (base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        url = urlsplit(self.base_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError("base_url must be an http:// or https:// URL, got %r" % self.base_url)
+        self._scheme, self._host, self._port, self._prefix = url.scheme, url.hostname, url.port, url.path
+        if max_retries is None or max_retries < 0:
+            raise TypeError("max_retries must be a number >= 0")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.default_headers = dict(default_headers or {})
+        self.ssl_context = ssl_context
+        self.max_line_size = max_line_size
+        self._lock = threading.Lock()
+        self._on_retry: Optional[Callable[[BaseException, float, int, int], None]] = None
+        self.messages = Messages(self)
+
+    def __repr__(self) -> str:
+        return "Anthropic(base_url=%r, api_key=%r, auth_token=%r)" % (
+            self.base_url, _mask(self.api_key), _mask(self.auth_token))
+
+    def with_options(self, **changes: Any) -> "Anthropic":
+        """A copy of this client with some constructor arguments changed."""
+        args = dict(api_key=self.api_key, auth_token=self.auth_token, base_url=self.base_url,
+                    timeout=self.timeout, max_retries=self.max_retries,
+                    default_headers=self.default_headers, ssl_context=self.ssl_context,
+                    max_line_size=self.max_line_size)
+        args.update(changes)
+        client = type(self)(**args)
+        client._on_retry = self._on_retry
+        return client
+
+    copy = with_options
+
+    def _headers(self, extra: Optional[Mapping[str, Optional[str]]]) -> Dict[str, str]:
+        headers = {"accept": "application/json", "content-type": "application/json",
+                   "anthropic-version": API_VERSION,
+                   "user-agent": "claude_stream/%s (Python %d.%d)" % ((__version__,) + sys.version_info[:2])}
+        if self.api_key:
+            headers["x-api-key"] = self.api_key
+        if self.auth_token:
+            headers["authorization"] = "Bearer " + self.auth_token
+        for source in (self.default_headers, extra or {}):
+            for name, value in source.items():
+                headers.pop(name.lower(), None)
+                if value is not None:  # None removes a header, as in the SDK
+                    headers[name.lower()] = value
+        if "x-api-key" not in headers and "authorization" not in headers:
+            raise _MissingCredentials(
+                "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN), or pass api_key= to Anthropic()")
+        return headers
+
+    def _context(self) -> Any:
+        if self._scheme != "https":
+            return None
+        with self._lock:
+            if self.ssl_context is None:
+                self.ssl_context = _default_ssl_context()
+            return self.ssl_context
+
+    def _post(self, path: str, body: Dict[str, Any], *, stream: bool,
+              extra_headers: Any = None, extra_query: Any = None, timeout: Any = None) -> Tuple[_Connection, Any, bytes]:
+        """POST with retries; returns the connection, the 2xx response and (non-stream) its body."""
+        headers = self._headers(extra_headers)
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        target = self._prefix + path + ("?" + urlencode(extra_query) if extra_query else "")
+        timeouts = _timeouts(self.timeout if timeout is None else timeout)
+        retries = 0
+        while True:
+            started = time.monotonic()
+            try:
+                conn, response, content = self._attempt(target, data, headers, timeouts, stream)
+                _log(10, "POST %s -> %s in %.3f s", target, response.status, time.monotonic() - started)
+                return conn, response, content
+            except APIStatusError as exc:
+                error, retry, asked = exc, _should_retry(exc.status_code or 0, exc.response.headers), exc.response.headers
+            except APIConnectionError as exc:
+                error, retry, asked = exc, getattr(exc, "_retryable", True), {}
+            if not retry or retries >= self.max_retries:
+                raise error
+            delay = _retry_delay(retries, asked)
+            retries += 1
+            _log(20, "retrying in %.2f s (%d of %d) after: %s", delay, retries, self.max_retries, error)
+            if self._on_retry is not None:
+                self._on_retry(error, delay, retries, self.max_retries)
+            time.sleep(delay)
+
+    def _attempt(self, target: str, data: bytes, headers: Dict[str, str],
+                 timeouts: Tuple[float, float], stream: bool) -> Tuple[_Connection, Any, bytes]:
+        conn = _Connection(self._scheme, self._host, self._port, timeouts, self._context())
+        response = conn.request(target, data, headers)
+        try:
+            if response.status >= 300 or not stream:
+                content = self._read_all(conn, response)
+            if response.status >= 300:
+                raise self._status_error(response, content)
+            if stream:
+                self._check_event_stream(conn, response)
+                return conn, response, b""
+            return conn, response, content
+        except BaseException:
+            conn.close()
+            raise
+
+    def _read_all(self, conn: _Connection, response: Any) -> bytes:
+        try:
+            return _read_body(response, self.max_line_size)
+        except _TRANSPORT_ERRORS as exc:
+            raise _transport_error(exc, "while reading the response") from exc
+
+    def _status_error(self, response: Any, content: bytes) -> APIStatusError:
+        status = response.status
+        body = _decode_body(content)
+        request_id = response.getheader("request-id")
+        if 300 <= status < 400:
+            body = "redirect to %s not followed (check base_url)" % (response.getheader("location") or "?")
+        return _status_error(status, body, response=response, request_id=request_id)
+
+    def _check_event_stream(self, conn: _Connection, response: Any) -> None:
+        """A 200 that is not SSE (a captive portal, a misrouted gateway) is refused, not parsed."""
+        kind = (response.getheader("content-type") or "").split(";")[0].strip().lower()
+        if kind == "text/event-stream":
+            return
+        start = b""
+        try:
+            start = response.read1(512)
+        except _TRANSPORT_ERRORS:
+            pass
+        raise APIResponseValidationError(
+            "expected an event stream (text/event-stream) but got %r; the body starts: %r"
+            % (kind or "no content-type", start[:200].decode("utf-8", "replace")), response=response)
+
+
+class Messages:
+    """``client.messages``: ``create()`` and ``stream()``, as in the SDK."""
+
+    def __init__(self, client: Anthropic) -> None:
+        self._client = client
+
+    def create(self, *, stream: bool = False, extra_headers: Any = None, extra_query: Any = None,
+               extra_body: Any = None, timeout: Any = None, **params: Any) -> Any:
+        """Send a request: a ``Stream`` of raw events if ``stream=True``, else the ``Message``."""
+        body = dict(params, **({"stream": True} if stream else {}))
+        body.update(extra_body or {})
+        client = self._client
+        conn, response, content = client._post("/v1/messages", body, stream=stream, extra_headers=extra_headers,
+                                               extra_query=extra_query, timeout=timeout)
+        if stream:
+            return Stream(conn, response, client.max_line_size)
+        conn.close()
+        try:
+            data = json.loads(content)
+        except ValueError as exc:
+            raise APIResponseValidationError(
+                "response is not JSON: %r" % content[:200].decode("utf-8", "replace"),
+                response=response, body=content) from exc
+        if not isinstance(data, dict):
+            raise APIResponseValidationError("response is not a JSON object", response=response, body=data)
+        return Message._from(data)
+
+    def stream(self, **params: Any) -> "MessageStreamManager":
+        """A context manager that sends the request on ``with`` and yields a ``MessageStream``."""
+        return MessageStreamManager(lambda: self.create(stream=True, **params))
+
+
+class Stream:
+    """The raw events of a ``create(stream=True)`` response (``ping`` hidden)."""
+
+    def __init__(self, connection: _Connection, response: Any, max_line_size: int = DEFAULT_MAX_LINE_SIZE) -> None:
+        self.response = response
+        self._connection = connection
+        self._max_line_size = max_line_size
+        self._iterator = self.__stream__()
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._iterator
+
+    def __next__(self) -> Any:
+        return next(self._iterator)
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return "<%s status=%s request_id=%s>" % (type(self).__name__, self.response.status,
+                                                 self.response.getheader("request-id"))
+
+    def _iter_sse(self) -> Iterator[ServerSentEvent]:
+        return iter_sse(self._connection.iter_bytes(self.response), self._max_line_size)
+
+    def __stream__(self) -> Iterator[Any]:
+        finished = False
+        try:
+            for sse in self._iter_sse():
+                if not sse.data:
+                    continue  # an event with empty data carries nothing (the SDK skips it too)
+                try:
+                    event = parse_event(sse)
+                except APIResponseValidationError as exc:
+                    exc.response = self.response
+                    raise
+                kind = event.type
+                if kind == "ping":
+                    continue
+                if kind == "error":
+                    raise _error_from_event(event.to_dict(), response=self.response,
+                                            request_id=self.response.getheader("request-id"))
+                if kind == "message_stop":
+                    finished = True
+                yield event
+            if not finished and not self._connection.closed:
+                raise _incomplete()
+        finally:
+            self._connection.close()
+
+    def close(self) -> None:
+        """Close the response and its connection; safe from any thread, and more than once."""
+        self._connection.close()
+
+
+class MessageStream:
+    """A streamed message: iterate raw + derived events, or use ``text_stream``."""
+
+    def __init__(self, raw: Stream) -> None:
+        self._raw = raw
+        self._accumulator = MessageAccumulator()
+        self._iterator = self.__stream__()
+        self.text_stream = self.__stream_text__()
+
+    @property
+    def response(self) -> Any:
+        return self._raw.response
+
+    @property
+    def request_id(self) -> Optional[str]:
+        return self._raw.response.getheader("request-id")
+
+    @property
+    def current_message_snapshot(self) -> Optional[Message]:
+        """The message so far; still readable after a failure mid-stream."""
+        return self._accumulator.message
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._iterator
+
+    def __next__(self) -> Any:
+        return next(self._iterator)
+
+    def __enter__(self) -> "MessageStream":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return "<MessageStream request_id=%s>" % self.request_id
+
+    def __stream__(self) -> Iterator[Any]:
+        feed = self._accumulator.feed
+        for event in self._raw:
+            for item in feed(event):
+                yield item
+
+    def __stream_text__(self) -> Iterator[str]:
+        for event in self._iterator:
+            if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                yield event.delta.text
+
+    def until_done(self) -> None:
+        """Read the rest of the stream."""
+        for _ in self._iterator:
+            pass
+
+    def get_final_message(self) -> Message:
+        """Wait for the end of the stream and return the whole message."""
+        self.until_done()
+        message = self._accumulator.message
+        if message is None:
+            raise _incomplete()
+        return message
+
+    def get_final_text(self) -> str:
+        """The final message's text blocks joined; RuntimeError if it has none (as the SDK)."""
+        message = self.get_final_message()
+        texts = [block.text for block in message.content if block.type == "text"]
+        if not texts:
+            kinds = ", ".join(block.type for block in message.content) or "no"
+            raise RuntimeError(".get_final_text() needs a text content block; the API returned %s "
+                               "content block type(s): see get_final_message().content" % kinds)
+        return "".join(texts)
+
+    def close(self) -> None:
+        """Close the connection; the snapshot keeps what arrived."""
+        self._raw.close()
+
+
+class MessageStreamManager:
+    """What ``messages.stream()`` returns: the request goes out on ``with``."""
+
+    def __init__(self, make: Callable[[], Stream]) -> None:
+        self._make = make
+        self._stream: Optional[MessageStream] = None
+
+    def __enter__(self) -> MessageStream:
+        self._stream = MessageStream(self._make())
+        return self._stream
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._stream is not None:
+            self._stream.close()

@@ -1008,3 +1008,445 @@ def test_tool_input_of_ten_thousand_fragments():
     assert len(pieces) >= 10000
     assert acc.message.content[0].input == value
     assert sum(1 for e in events if e.type == "input_json") == len(pieces)
+
+
+# -- Client over loopback -----------------------------------------------------------------
+# One scripted server: each test lists the replies, in order; each reply is a function
+# that writes raw bytes to the socket, so framing, drops and stalls are exact.
+
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+TEST_KEY = "sk-ant-test-0123456789-SECRET"
+
+
+class Server:
+    """A loopback HTTP server (127.0.0.1, port 0) that plays scripted replies in order."""
+
+    def __init__(self, *replies):
+        self.replies = list(replies)
+        self.requests = []
+        self.stopping = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                outer.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                                       "body": json.loads(body) if body else None})
+                reply = outer.replies.pop(0) if len(outer.replies) > 1 else outer.replies[0]
+                reply(self, outer)
+                self.close_connection = True
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True)
+        self.thread.start()
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+
+    def close(self):
+        self.stopping.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(*replies):
+        servers.append(Server(*replies))
+        return servers[-1]
+    yield start
+    for s in servers:
+        s.close()
+
+
+def client_for(server, **kw):
+    kw.setdefault("api_key", TEST_KEY)
+    kw.setdefault("max_retries", 0)
+    return cs.Anthropic(base_url=server.url, **kw)
+
+
+def head(h, status=200, headers=(), chunked=True, content_type="text/event-stream"):
+    lines = ["HTTP/1.1 %d X" % status, "content-type: " + content_type, "request-id: req_test_%d" % status]
+    lines += ["%s: %s" % kv for kv in headers]
+    lines.append("transfer-encoding: chunked" if chunked else "connection: close")
+    h.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    h.wfile.flush()
+
+
+def chunk(h, data, chunked=True):
+    h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+    h.wfile.flush()
+
+
+def sse(pairs, *, chunked=True, pause_after=None, pause=0.0, end=True, headers=()):
+    """A 200 event stream of ``pairs``, one chunk per event; optionally pause or end abruptly."""
+    def reply(h, server):
+        head(h, chunked=chunked, headers=headers)
+        for i, pair in enumerate(pairs):
+            chunk(h, sse_of([pair]), chunked)
+            if pause_after == i:
+                server.stopping.wait(pause)
+        if end and chunked:
+            h.wfile.write(b"0\r\n\r\n")
+        if not end:  # drop: close the socket without ending the body
+            h.connection.shutdown(socket.SHUT_RDWR)
+    return reply
+
+
+def status(code, body=None, headers=(), content_type="application/json"):
+    def reply(h, server):
+        data = body if isinstance(body, bytes) else json.dumps(body if body is not None else {
+            "type": "error", "error": {"type": "overloaded_error" if code == 529 else "api_error",
+                                       "message": "Overloaded" if code == 529 else "boom"}}).encode()
+        head(h, code, headers=list(headers) + [("content-length", len(data))], chunked=False,
+             content_type=content_type)
+        h.wfile.write(data)
+    return reply
+
+
+def stall(seconds):
+    def reply(h, server):
+        server.stopping.wait(seconds)
+    return reply
+
+
+def reset():
+    def reply(h, server):
+        h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        h.connection.close()
+    return reply
+
+
+HELLO = [message_start(), ("ping", '{"type": "ping"}'), text_block(), text_delta("Hello"), text_delta(", world"),
+         ev("content_block_stop", index=0)] + finish()
+PARAMS = dict(model="claude-test", max_tokens=100, messages=[{"role": "user", "content": "hi"}])
+
+
+def test_stream_text_events_and_request_shape(serve):
+    server = serve(sse(HELLO))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        events = list(stream)
+        assert stream.request_id == "req_test_200" and stream.response.status_code == 200
+    assert [e.type for e in events] == ["message_start", "content_block_start", "content_block_delta", "text",
+                                        "content_block_delta", "text", "content_block_stop", "message_delta",
+                                        "message_stop"]
+    assert stream.get_final_text() == "Hello, world"
+    assert events[-1].message is stream.current_message_snapshot
+    req = server.requests[0]
+    assert req["path"] == "/v1/messages" and req["body"] == dict(PARAMS, stream=True)
+    h = req["headers"]
+    assert h["x-api-key"] == TEST_KEY and h["anthropic-version"] == "2023-06-01"
+    assert h["content-type"] == "application/json" and h["user-agent"].startswith("claude_stream/" + cs.__version__)
+    assert "authorization" not in h
+
+
+def test_text_stream_and_final_message(serve):
+    server = serve(sse(HELLO))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        assert list(stream.text_stream) == ["Hello", ", world"]
+        msg = stream.get_final_message()
+    assert msg.content[0].text == "Hello, world" and msg.stop_reason == "end_turn"
+    assert msg.usage.output_tokens == 5
+
+
+def test_stream_is_lazy_until_with(serve):
+    server = serve(sse(HELLO))
+    manager = client_for(server).messages.stream(**PARAMS)
+    time.sleep(0.05)
+    assert server.requests == []
+    with manager as stream:
+        stream.until_done()
+    assert len(server.requests) == 1
+
+
+def test_create_stream_true_yields_raw_events_only(serve):
+    server = serve(sse(HELLO))
+    with client_for(server).messages.create(stream=True, **PARAMS) as raw:
+        assert isinstance(raw, cs.Stream) and raw.response.status == 200
+        kinds = [e.type for e in raw]
+    assert kinds == ["message_start", "content_block_start", "content_block_delta", "content_block_delta",
+                     "content_block_stop", "message_delta", "message_stop"]
+
+
+def test_create_without_stream_returns_message(serve):
+    body = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
+            "stop_sequence": None, "content": [{"type": "text", "text": "hi"}],
+            "usage": {"input_tokens": 1, "output_tokens": 2}}
+    server = serve(status(200, body))
+    msg = client_for(server).messages.create(**PARAMS)
+    assert isinstance(msg, cs.Message) and msg.content[0].text == "hi" and msg.to_dict() == body
+    assert "stream" not in server.requests[0]["body"]
+
+
+def test_per_call_extras_and_with_options(serve):
+    server = serve(sse(HELLO))
+    client = client_for(server, default_headers={"x-team": "a"}).with_options(timeout=30)
+    with client.messages.stream(**PARAMS, extra_headers={"x-extra": "1", "anthropic-version": "2099-01-01"},
+                                extra_query={"beta": "true"}, extra_body={"metadata": {"user_id": "u"}},
+                                timeout=20) as stream:
+        stream.until_done()
+    req = server.requests[0]
+    assert req["path"] == "/v1/messages?beta=true" and req["body"]["metadata"] == {"user_id": "u"}
+    assert req["headers"]["x-extra"] == "1" and req["headers"]["x-team"] == "a"
+    assert req["headers"]["anthropic-version"] == "2099-01-01"
+    assert client.timeout == 30 and client.api_key == TEST_KEY
+
+
+def test_auth_token_sent_as_bearer(serve, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    server = serve(sse(HELLO))
+    client = cs.Anthropic(auth_token="tok-123", base_url=server.url)
+    with client.messages.stream(**PARAMS) as stream:
+        stream.until_done()
+    assert server.requests[0]["headers"]["authorization"] == "Bearer tok-123"
+    assert "x-api-key" not in server.requests[0]["headers"]
+
+
+def test_environment_supplies_key_and_base_url(serve, monkeypatch):
+    server = serve(sse(HELLO))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", TEST_KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url + "/")
+    with cs.Anthropic().messages.stream(**PARAMS) as stream:
+        assert stream.get_final_text() == "Hello, world"
+
+
+def test_missing_credentials_fail_before_connecting(serve, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    server = serve(sse(HELLO))
+    client = cs.Anthropic(base_url=server.url)
+    with pytest.raises(cs.AnthropicError, match="ANTHROPIC_API_KEY"):
+        with client.messages.stream(**PARAMS):
+            pass
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("code,cls", [
+    (400, cs.BadRequestError), (401, cs.AuthenticationError), (403, cs.PermissionDeniedError),
+    (404, cs.NotFoundError), (409, cs.ConflictError), (413, cs.RequestTooLargeError),
+    (422, cs.UnprocessableEntityError), (429, cs.RateLimitError), (500, cs.InternalServerError),
+    (502, cs.InternalServerError), (529, cs.OverloadedError), (418, cs.APIStatusError),
+])
+def test_http_error_status_raises_its_class(serve, code, cls):
+    body = {"type": "error", "error": {"type": "some_error", "message": "went wrong"}, "request_id": "req_b"}
+    server = serve(status(code, body))
+    with pytest.raises(cls) as info:
+        with client_for(server).messages.stream(**PARAMS):
+            pass
+    err = info.value
+    assert type(err) is cls and err.status_code == code and err.request_id == "req_test_%d" % code
+    assert err.body == body and err.type == "some_error" and err.response.status == code
+    assert str(err) == "Error code: %d - some_error: went wrong (request-id req_test_%d)" % (code, code)
+
+
+def test_error_status_with_html_body_shows_its_start(serve):
+    page = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+    server = serve(status(502, page, content_type="text/html"))
+    with pytest.raises(cs.InternalServerError) as info:
+        client_for(server).messages.create(**PARAMS)
+    assert "502 Bad Gateway" in str(info.value) and info.value.body.startswith("<html>")
+
+
+def test_mid_stream_error_event_raises_matching_class_and_keeps_partial(serve):
+    error = ("error", json.dumps({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}))
+    server = serve(sse([message_start(), text_block(), text_delta("partial "), error]))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        seen = []
+        with pytest.raises(cs.OverloadedError) as info:
+            for text in stream.text_stream:
+                seen.append(text)
+    assert seen == ["partial "] and stream.current_message_snapshot.content[0].text == "partial "
+    assert info.value.type == "overloaded_error" and info.value.request_id == "req_test_200"
+    assert info.value.response is stream.response
+
+
+def test_connection_refused_is_api_connection_error():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    client = cs.Anthropic(api_key=TEST_KEY, base_url="http://127.0.0.1:%d" % port, max_retries=0)
+    with pytest.raises(cs.APIConnectionError, match="refused") as info:
+        client.messages.create(**PARAMS)
+    assert isinstance(info.value, ConnectionError) and not isinstance(info.value, cs.APITimeoutError)
+
+
+def test_reset_before_headers_is_api_connection_error(serve):
+    server = serve(reset())
+    with pytest.raises(cs.APIConnectionError):
+        with client_for(server).messages.stream(**PARAMS):
+            pass
+
+
+def test_drop_mid_body_raises_and_keeps_snapshot(serve):
+    server = serve(sse([message_start(), text_block(), text_delta("half")], end=False))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        with pytest.raises(cs.APIConnectionError) as info:
+            stream.until_done()
+    assert not isinstance(info.value, cs.APITimeoutError)
+    assert stream.current_message_snapshot.content[0].text == "half"
+
+
+def test_body_ending_before_message_stop_is_incomplete_not_silent(serve):
+    server = serve(sse([message_start(), text_block(), text_delta("half")]))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        with pytest.raises(cs.APIConnectionError, match="incomplete"):
+            stream.get_final_message()
+    assert stream.current_message_snapshot.content[0].text == "half"
+
+
+def test_close_delimited_body(serve):
+    server = serve(sse(HELLO, chunked=False))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        assert stream.get_final_text() == "Hello, world"
+
+
+def test_invalid_json_event_raises_after_delivering_earlier_events(serve):
+    server = serve(sse([message_start(), text_block(), text_delta("ok"), ("content_block_delta", "{oops")]))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        got = []
+        with pytest.raises(cs.APIResponseValidationError, match="not JSON") as info:
+            for text in stream.text_stream:
+                got.append(text)
+    assert got == ["ok"] and isinstance(info.value, cs.APIError)
+
+
+def test_non_sse_200_on_stream_request_is_refused(serve):
+    server = serve(status(200, b"<html>Please log in to the hotel wifi</html>", content_type="text/html"))
+    with pytest.raises(cs.APIResponseValidationError, match="hotel wifi"):
+        with client_for(server).messages.stream(**PARAMS):
+            pass
+
+
+def test_redirect_is_not_followed(serve):
+    server = serve(status(307, b"", headers=[("location", "https://elsewhere.example/v1/messages")]))
+    with pytest.raises(cs.APIStatusError) as info:
+        client_for(server).messages.create(**PARAMS)
+    assert info.value.status_code == 307 and "elsewhere.example" in str(info.value)
+    assert len(server.requests) == 1
+
+
+def test_stall_mid_stream_times_out_within_the_timeout(serve):
+    server = serve(sse([message_start(), text_block(), text_delta("a")], pause_after=2, pause=5))
+    client = client_for(server, timeout=0.3)
+    with client.messages.stream(**PARAMS) as stream:
+        started = time.monotonic()
+        with pytest.raises(cs.APITimeoutError):
+            stream.until_done()
+        waited = time.monotonic() - started
+    assert 0.25 <= waited < 1.0
+    assert stream.current_message_snapshot.content[0].text == "a"
+
+
+def test_stall_before_headers_times_out(serve):
+    server = serve(stall(5))
+    started = time.monotonic()
+    with pytest.raises(cs.APITimeoutError):
+        client_for(server, timeout=0.3).messages.create(**PARAMS)
+    assert time.monotonic() - started < 1.0
+
+
+def test_pings_keep_a_slow_stream_alive(serve):
+    def reply(h, server):
+        head(h)
+        chunk(h, sse_of([message_start(), text_block()]))
+        for _ in range(6):
+            server.stopping.wait(0.1)
+            chunk(h, sse_of([("ping", '{"type": "ping"}')]))
+        chunk(h, sse_of([text_delta("late"), ev("content_block_stop", index=0)] + finish()))
+        h.wfile.write(b"0\r\n\r\n")
+    server = serve(reply)
+    with client_for(server, timeout=0.3).messages.stream(**PARAMS) as stream:
+        assert stream.get_final_text() == "late"
+
+
+def test_first_delta_arrives_while_server_holds_the_rest(serve):
+    server = serve(sse(HELLO, pause_after=3, pause=2.0))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        started = time.monotonic()
+        first = next(iter(stream.text_stream))
+        assert first == "Hello" and time.monotonic() - started < 1.0
+        stream.close()
+
+
+def test_retry_on_529_then_success(serve):
+    server = serve(status(529, headers=[("retry-after-ms", "10")]), status(529, headers=[("retry-after-ms", "10")]),
+                   sse(HELLO))
+    with client_for(server, max_retries=2).messages.stream(**PARAMS) as stream:
+        assert stream.get_final_text() == "Hello, world"
+    assert len(server.requests) == 3
+
+
+def test_retries_exhausted_raise_the_last_error(serve):
+    server = serve(status(529, headers=[("retry-after-ms", "10")]))
+    with pytest.raises(cs.OverloadedError):
+        client_for(server, max_retries=2).messages.create(**PARAMS)
+    assert len(server.requests) == 3
+
+
+def test_retry_waits_what_retry_after_ms_asks(serve):
+    server = serve(status(429, headers=[("retry-after-ms", "400")]), sse(HELLO))
+    started = time.monotonic()
+    with client_for(server, max_retries=1).messages.stream(**PARAMS) as stream:
+        stream.until_done()
+    assert 0.4 <= time.monotonic() - started < 1.2 and len(server.requests) == 2
+
+
+@pytest.mark.parametrize("code,headers,attempts", [
+    (500, [("x-should-retry", "false")], 1), (400, [], 1), (401, [], 1), (404, [], 1), (422, [], 1),
+    (400, [("x-should-retry", "true")], 2), (408, [], 2), (409, [], 2), (503, [], 2),
+])
+def test_which_statuses_retry(serve, code, headers, attempts):
+    server = serve(status(code, headers=list(headers) + [("retry-after-ms", "1")]), sse(HELLO))
+    try:
+        with client_for(server, max_retries=1).messages.stream(**PARAMS) as stream:
+            stream.until_done()
+    except cs.APIStatusError as err:
+        assert err.status_code == code and attempts == 1
+    assert len(server.requests) == attempts
+
+
+def test_connection_failure_before_response_is_retried(serve):
+    server = serve(reset(), sse(HELLO))
+    with client_for(server, max_retries=1).messages.stream(**PARAMS) as stream:
+        assert stream.get_final_text() == "Hello, world"
+    assert len(server.requests) == 2
+
+
+def test_nothing_is_retried_once_the_body_started(serve):
+    server = serve(sse([message_start(), text_block(), text_delta("x")], end=False), sse(HELLO))
+    with client_for(server, max_retries=2).messages.stream(**PARAMS) as stream:
+        with pytest.raises(cs.APIConnectionError):
+            stream.until_done()
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("headers,expected", [
+    ({"retry-after-ms": "1500"}, 1.5),
+    ({"retry-after": "3"}, 3.0),
+    ({"retry-after": "2.5"}, 2.5),
+    ({"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"}, 10.0),  # now = 07:28:00
+    ({"retry-after-ms": "oops", "retry-after": "4"}, 4.0),
+])
+def test_retry_delay_follows_server_headers(headers, expected):
+    now = 1445412480.0  # 2015-10-21 07:28:00 GMT
+    assert cs._retry_delay(0, headers, now=now, rand=0.0) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("headers", [{}, {"retry-after": "61"}, {"retry-after": "0"}, {"retry-after": "-3"},
+                                     {"retry-after": "soon"}])
+def test_retry_delay_backs_off_when_server_asks_nothing_usable(headers):
+    delays = [cs._retry_delay(n, headers, rand=0.0) for n in range(6)]
+    assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    assert cs._retry_delay(1, headers, rand=1.0) == 0.75  # up to 25 % less, never more
