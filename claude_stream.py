@@ -61,6 +61,8 @@ __all__ = [
     "accumulate",
     # client
     "Anthropic", "Messages", "MessageStream", "MessageStreamManager", "Stream",
+    # command line
+    "main",
 ]
 
 import http.client
@@ -82,6 +84,7 @@ DEFAULT_READ_TIMEOUT = 600.0  # per socket read: an idle limit, so pings keep a 
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_LINE_SIZE = 16 * 1024 * 1024  # bytes in one SSE line or event before we give up
 _READ_SIZE = 64 * 1024
+DEFAULT_MODEL = "claude-sonnet-5"  # the CLI's model unless -m or CLAUDE_STREAM_MODEL says otherwise
 
 
 # -- Errors -------------------------------------------------------------------------------
@@ -1393,3 +1396,305 @@ class MessageStreamManager:
     def __exit__(self, *exc_info: Any) -> None:
         if self._stream is not None:
             self._stream.close()
+
+
+# -- CLI ----------------------------------------------------------------------------------
+#
+# ``python -m claude_stream [options] PROMPT...`` behaves as a Unix filter: the answer on
+# stdout as it streams, everything else on stderr, and exit codes a script can trust:
+# 0 complete, 1 API/network failure, 2 usage, 3 stopped early, 130 Ctrl-C, 141 stdout closed.
+
+_COMPLETE_STOPS = ("end_turn", "stop_sequence")
+
+
+class _StdoutClosed(Exception):
+    """The reader of stdout went away (EPIPE); distinct from a socket's BrokenPipeError."""
+
+
+class _Console:
+    """Writes for the CLI: answer text to stdout, the rest to stderr."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.at_line_start = True  # stdout: the last text written ended a line (or none yet)
+        self.thinking = False  # stderr is in the middle of thinking text
+        self.dim = sys.stderr.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+    def out(self, text: str) -> None:
+        if not text:
+            return
+        if self.thinking:
+            self.err_raw("\n")
+            self.thinking = False
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError as exc:
+            raise _StdoutClosed() from exc
+        self.at_line_start = text.endswith("\n")
+
+    def think(self, text: str) -> None:
+        if not self.quiet and text:
+            self.thinking = True
+            self.err_raw("\x1b[2m%s\x1b[0m" % text if self.dim else text)
+
+    def end_line(self) -> None:
+        if not self.at_line_start:
+            self.out("\n")
+
+    def err_raw(self, text: str) -> None:
+        try:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass  # a closed stderr is not worth dying for
+
+    def say(self, text: str, always: bool = True) -> None:
+        if always or not self.quiet:
+            if self.thinking:
+                self.err_raw("\n")
+                self.thinking = False
+            self.err_raw("claude_stream: %s\n" % text)
+
+
+def _parser() -> Any:
+    import argparse
+    p = argparse.ArgumentParser(
+        prog="claude_stream", description="Stream a Claude answer to stdout. The prompt is the PROMPT "
+        "words, after any text piped on stdin. The key comes from ANTHROPIC_API_KEY.",
+        epilog="exit codes: 0 complete, 1 API or network failure, 2 usage error, 3 stopped early "
+        "(max_tokens, refusal, ...), 130 interrupted, 141 stdout closed")
+    p.add_argument("prompt", nargs="*", metavar="PROMPT", help="prompt words, joined with spaces")
+    p.add_argument("-m", "--model", default=os.environ.get("CLAUDE_STREAM_MODEL") or DEFAULT_MODEL,
+                   help="model id (default: $CLAUDE_STREAM_MODEL or %(default)s)")
+    p.add_argument("-s", "--system", help="system prompt")
+    p.add_argument("--max-tokens", type=int, default=8192, metavar="N", help="default: %(default)s")
+    p.add_argument("--temperature", type=float, metavar="T", help="0 to 1")
+    p.add_argument("--thinking", action="store_true", help="adaptive thinking, summarized on stderr")
+    p.add_argument("--thinking-budget", type=int, metavar="N", help="extended thinking with N budget tokens")
+    p.add_argument("--no-stream", action="store_true", help="one non-streaming request")
+    p.add_argument("--json", action="store_true", help="print API events as JSON lines (with --no-stream: "
+                   "the message)")
+    p.add_argument("-u", "--usage", action="store_true", help="print token usage on stderr")
+    p.add_argument("-q", "--quiet", action="store_true", help="no thinking, warnings or retry notices")
+    p.add_argument("--no-stdin", action="store_true", help="never read standard input")
+    p.add_argument("--timeout", type=float, default=DEFAULT_READ_TIMEOUT, metavar="SECONDS",
+                   help="connect and idle-read timeout (default: %(default)s)")
+    p.add_argument("--retries", type=int, default=DEFAULT_MAX_RETRIES, metavar="N",
+                   help="retries before the answer starts (default: %(default)s)")
+    p.add_argument("--extra", action="append", default=[], metavar="JSON",
+                   help="a JSON object merged into the request body (repeatable)")
+    p.add_argument("--version", action="version", version="claude_stream " + __version__)
+    return p
+
+
+def _read_prompt(args: Any) -> str:
+    """The PROMPT words, after piped stdin text and one blank line: data first, instruction last."""
+    words = " ".join(args.prompt)
+    piped = ""
+    stdin = sys.stdin
+    if not args.no_stdin and stdin is not None and not stdin.isatty():
+        data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
+        piped = data.decode("utf-8", "replace")
+    if piped and words:
+        return piped + ("\n" if piped.endswith("\n") else "\n\n") + words
+    return piped or words
+
+
+def _request_body(args: Any, prompt: str) -> Dict[str, Any]:
+    body: Dict[str, Any] = {"model": args.model, "max_tokens": args.max_tokens,
+                            "messages": [{"role": "user", "content": prompt}]}
+    if args.system:
+        body["system"] = args.system
+    if args.temperature is not None:
+        body["temperature"] = args.temperature
+    if args.thinking:
+        body["thinking"] = {"type": "adaptive", "display": "summarized"}
+    if args.thinking_budget is not None:
+        body["thinking"] = {"type": "enabled", "budget_tokens": args.thinking_budget}
+    for extra in args.extra:
+        body.update(json.loads(extra))
+    return body
+
+
+def _usage_error(args: Any) -> Optional[str]:
+    """What is wrong with the arguments and environment, before any connection."""
+    if args.temperature is not None and not 0 <= args.temperature <= 1:
+        return "--temperature must be between 0 and 1"
+    if args.thinking and args.thinking_budget is not None:
+        return "use --thinking or --thinking-budget, not both"
+    if args.max_tokens < 1 or args.retries < 0 or args.timeout <= 0:
+        return "--max-tokens must be >= 1, --retries >= 0 and --timeout > 0"
+    for extra in args.extra:
+        try:
+            value = json.loads(extra)
+        except ValueError as exc:
+            return "--extra is not valid JSON (%s): %.80s" % (exc, extra)
+        if not isinstance(value, dict):
+            return "--extra must be a JSON object, got: %.80s" % extra
+    if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
+        return "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)"
+    return None
+
+
+def _error_json(err: BaseException, request_id: Optional[str]) -> str:
+    """The API's error shape for any failure, plus HTTP status and request id."""
+    if isinstance(err, APIStatusError):
+        kind, message = err.type or "api_error", _error_message(err)
+        status, request_id = err.status_code, err.request_id or request_id
+    else:
+        kind = "timeout_error" if isinstance(err, APITimeoutError) else "connection_error"
+        message, status = str(err), None
+        if isinstance(err, APIResponseValidationError):
+            kind = "invalid_response_error"
+    return json.dumps({"type": "error", "error": {"type": kind, "message": message},
+                       "status": status, "request_id": request_id}, ensure_ascii=False)
+
+
+def _error_message(err: APIStatusError) -> str:
+    error = err.body.get("error") if isinstance(err.body, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    return _describe_body(err.body) or "HTTP %s" % err.status_code
+
+
+def _error_line(err: BaseException) -> str:
+    """One readable line for stderr: API type, message, HTTP status and request id."""
+    if isinstance(err, APIStatusError):
+        where = ["HTTP %s" % err.status_code] + (["request-id %s" % err.request_id] if err.request_id else [])
+        return "error: %s: %s (%s)" % (err.type or "api_error", _error_message(err), ", ".join(where))
+    if isinstance(err, APITimeoutError):
+        return "error: %s" % err
+    if isinstance(err, APIConnectionError):
+        return "error: connection failed: %s" % err
+    return "error: %s" % err
+
+
+def _run_stream(client: Anthropic, body: Dict[str, Any], args: Any, con: _Console) -> Message:
+    """Stream the answer: text to stdout, thinking to stderr, or every event as JSON."""
+    stream = client.messages.create(stream=True, **body)
+    acc = MessageAccumulator()
+    con.request_id = stream.response.getheader("request-id")  # type: ignore[attr-defined]
+    try:
+        if args.json:
+            return _run_json(stream, acc, con)
+        for event in stream:
+            for item in acc.feed(event):
+                if item.type == "text":
+                    con.out(item.text)
+                elif item.type == "thinking":
+                    con.think(item.thinking)
+        return acc.message  # type: ignore[return-value]
+    finally:
+        stream.close()
+
+
+def _run_json(stream: Stream, acc: MessageAccumulator, con: _Console) -> Message:
+    """Print each event's data as one compact JSON line, pings and unknown types included."""
+    finished = False
+    for sse in stream._iter_sse():
+        if not sse.data:
+            continue
+        event = parse_event(sse)
+        if event.type == "error":
+            raise _error_from_event(event.to_dict(), response=stream.response, request_id=con.request_id)
+        con.out(json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n")
+        acc.feed(event)
+        finished = finished or event.type == "message_stop"
+    if not finished:
+        raise _incomplete()
+    return acc.message  # type: ignore[return-value]
+
+
+def _finish(message: Message, args: Any, con: _Console) -> int:
+    con.end_line()
+    if args.usage:
+        u = message.usage
+        extra = "".join(", %s %s" % (n.replace("_input_tokens", "").replace("_", " "), getattr(u, n))
+                        for n in ("cache_read_input_tokens", "cache_creation_input_tokens")
+                        if getattr(u, n, None))
+        con.say("usage: %s input, %s output tokens%s" % (u.input_tokens, u.output_tokens, extra))
+    if message.stop_reason in _COMPLETE_STOPS:
+        return 0
+    hint = " (output truncated; raise --max-tokens)" if message.stop_reason == "max_tokens" else ""
+    con.say("warning: the answer stopped early: stop_reason=%s%s" % (message.stop_reason, hint), always=False)
+    return 3
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """The command line; returns the exit status (see the module's CLI section)."""
+    parser = _parser()
+    args = parser.parse_args(argv)  # exits 2 on bad flags, 0 on --help/--version
+    con = _Console(args.quiet)
+    con.request_id = None  # type: ignore[attr-defined]
+    if not sys.stdout.isatty() and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8")
+    problem = _usage_error(args)
+    if problem is None and not args.prompt and (args.no_stdin or sys.stdin is None or sys.stdin.isatty()):
+        problem = "no prompt: give PROMPT or pipe text on stdin"
+    if problem:
+        con.say("error: " + problem)
+        return 2
+    stream_open = False
+    try:
+        prompt = _read_prompt(args)
+        if not prompt.strip():
+            con.say("error: no prompt: give PROMPT or pipe text on stdin")
+            return 2
+        client = Anthropic(timeout=args.timeout, max_retries=args.retries)
+        client._on_retry = lambda err, delay, n, most: con.say(
+            "%s; retrying in %.1fs (%d/%d)" % (_retry_reason(err), delay, n, most), always=False)
+        body = _request_body(args, prompt)
+        stream_open = True
+        if args.no_stream:
+            message = client.messages.create(**body)
+            con.out(message.to_json(indent=None) + "\n" if args.json else
+                    "".join(b.text for b in message.content if b.type == "text"))
+        else:
+            message = _run_stream(client, body, args, con)
+        return _finish(message, args, con)
+    except _StdoutClosed:
+        return 141
+    except KeyboardInterrupt:
+        _quietly(con.end_line)
+        con.say("interrupted")
+        return 130
+    except AnthropicError as err:
+        _quietly(con.end_line)
+        if args.json and stream_open:
+            _quietly(lambda: con.out(_error_json(err, con.request_id) + "\n"))  # type: ignore[attr-defined]
+        con.say(_error_line(err))
+        return 1
+
+
+def _retry_reason(err: BaseException) -> str:
+    if isinstance(err, APIStatusError):
+        return "%s %s" % (err.status_code, err.type or "error")
+    return str(err)
+
+
+def _quietly(action: Callable[[], None]) -> None:
+    try:
+        action()
+    except _StdoutClosed:
+        pass
+
+
+def _entry() -> None:
+    """Console-script and ``python -m`` entry: exit as a shell expects for 130 and 141."""
+    status = main()
+    if status == 141:
+        try:  # stdout's reader is gone: make the flush at exit a no-op instead of noise
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+    if status == 130 and os.name == "posix":
+        import signal
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # die of SIGINT so shell loops stop too
+        os.kill(os.getpid(), signal.SIGINT)
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    _entry()

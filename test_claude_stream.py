@@ -1450,3 +1450,59 @@ def test_retry_delay_backs_off_when_server_asks_nothing_usable(headers):
     delays = [cs._retry_delay(n, headers, rand=0.0) for n in range(6)]
     assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
     assert cs._retry_delay(1, headers, rand=1.0) == 0.75  # up to 25 % less, never more
+
+
+# -- Examples -----------------------------------------------------------------------------
+# Every script in examples/ runs against the stdlib fake API, as a user would run it.
+
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "examples"))
+from fake_api import FakeAPI  # noqa: E402
+
+EXAMPLES = {
+    # script: (fake API options, expected exit code, text expected on stdout)
+    "text_stream.py": ({}, 0, "You said: Write a haiku about streams."),
+    "events.py": ({}, 0, "[stop_reason: end_turn]"),
+    "final_message.py": ({}, 0, '"stop_reason": "end_turn"'),
+    "raw_stream.py": ({}, 0, "Count to five."),
+    "tool_use.py": ({}, 0, '"forecast": "sunny"'),
+    "errors.py": ({"fail_first": 5, "fail_status": 529, "retry_after_ms": 1}, 1, ""),
+    "resume.py": ({"text": "Rainbows form when sunlight is refracted, reflected and dispersed in droplets.",
+                   "drop_after": 8}, 0, "droplets."),
+    "progress.py": ({}, 0, "output tokens, first text after"),
+    "timeout.py": ({"stall_after": 3, "stall_seconds": 5}, 1, ""),
+}
+
+
+def run_example(name, options):
+    env = dict(os.environ, ANTHROPIC_API_KEY=TEST_KEY, EXAMPLE_TIMEOUT="0.5")
+    with FakeAPI(**options) as api:
+        env["ANTHROPIC_BASE_URL"] = api.base_url
+        return subprocess.run([sys.executable, os.path.join(HERE, "examples", name)], env=env,
+                              capture_output=True, text=True, timeout=30), api
+
+
+def test_every_example_is_listed():
+    scripts = {f for f in os.listdir(os.path.join(HERE, "examples")) if f.endswith(".py") and f != "fake_api.py"}
+    assert scripts == set(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_example_runs_against_fake_api(name):
+    options, code, expected = EXAMPLES[name]
+    result, api = run_example(name, options)
+    assert result.returncode == code, result.stderr
+    assert expected in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_resume_example_continues_from_the_partial_answer():
+    options = EXAMPLES["resume.py"][0]
+    result, api = run_example("resume.py", options)
+    assert "resuming after" in result.stderr
+    second = api.requests[1]["body"]["messages"]
+    assert second[-1]["role"] == "assistant" and second[-1]["content"].startswith("Rainbows form")
