@@ -1506,3 +1506,264 @@ def test_resume_example_continues_from_the_partial_answer():
     assert "resuming after" in result.stderr
     second = api.requests[1]["body"]["messages"]
     assert second[-1]["role"] == "assistant" and second[-1]["content"].startswith("Rainbows form")
+
+
+# -- CLI ----------------------------------------------------------------------------------
+# ``python -m claude_stream`` in a subprocess against the scripted loopback server.
+
+def cli(server, *args, stdin=b"", env=None, timeout=20):
+    full_env = dict(os.environ, ANTHROPIC_API_KEY=TEST_KEY, ANTHROPIC_BASE_URL=server.url if server else "")
+    full_env.pop("NO_COLOR", None)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "claude_stream"] + list(args), input=stdin, env=full_env,
+                          cwd=HERE, capture_output=True, timeout=timeout)
+
+
+def sent_prompt(server):
+    return server.requests[-1]["body"]["messages"][0]["content"]
+
+
+@pytest.mark.parametrize("stdin,args,expected", [
+    (b"DATA\n", ["Q?"], "DATA\n\nQ?"),          # text ending in a newline: one more
+    (b"DATA", ["Q?"], "DATA\n\nQ?"),            # no newline: two
+    (b"  indented\n\tkept  \n", ["what", "is", "this?"], "  indented\n\tkept  \n\nwhat is this?"),
+    (b"only stdin\n", [], "only stdin\n"),
+    (b"", ["just", "words"], "just words"),
+    (b"bad \xff bytes", ["x"], "bad \ufffd bytes\n\nx"),
+])
+def test_cli_prompt_assembly(serve, stdin, args, expected):
+    server = serve(sse(HELLO))
+    result = cli(server, *args, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    assert sent_prompt(server) == expected
+    assert result.stdout == b"Hello, world\n" and result.stderr == b""
+
+
+def test_cli_request_body_and_headers(serve):
+    server = serve(sse(HELLO))
+    result = cli(server, "-m", "claude-x", "-s", "be brief", "--max-tokens", "50", "--temperature", "0.5",
+                 "--extra", '{"top_k": 5}', "--extra", '{"metadata": {"user_id": "u"}}', "hi")
+    assert result.returncode == 0, result.stderr
+    body = server.requests[0]["body"]
+    assert body == {"model": "claude-x", "max_tokens": 50, "system": "be brief", "temperature": 0.5, "top_k": 5,
+                    "metadata": {"user_id": "u"}, "stream": True,
+                    "messages": [{"role": "user", "content": "hi"}]}
+    assert server.requests[0]["headers"]["x-api-key"] == TEST_KEY
+
+
+def test_cli_default_model_from_environment(serve):
+    server = serve(sse(HELLO))
+    cli(server, "hi", env={"CLAUDE_STREAM_MODEL": "claude-from-env"})
+    assert server.requests[0]["body"]["model"] == "claude-from-env"
+    cli(server, "hi")
+    assert server.requests[1]["body"]["model"] == cs.DEFAULT_MODEL
+
+
+def test_cli_no_stdin_pipe_kept_open_does_not_block(serve):
+    server = serve(sse(HELLO))
+    env = dict(os.environ, ANTHROPIC_API_KEY=TEST_KEY, ANTHROPIC_BASE_URL=server.url)
+    r, w = os.pipe()  # a stdin pipe whose write end stays open for the whole run
+    try:
+        result = subprocess.run([sys.executable, "-m", "claude_stream", "--no-stdin", "hi"], stdin=r,
+                                capture_output=True, env=env, cwd=HERE, timeout=10)
+    finally:
+        os.close(r)
+        os.close(w)
+    assert result.returncode == 0 and result.stdout == b"Hello, world\n"
+
+
+@pytest.mark.parametrize("stdin,args", [(b"", []), (b"   \n", []), (b"", [""])])
+def test_cli_empty_prompt_is_usage_error(serve, stdin, args):
+    server = serve(sse(HELLO))
+    result = cli(server, *args, stdin=stdin)
+    assert result.returncode == 2 and b"no prompt" in result.stderr and server.requests == []
+    assert result.stderr.count(b"\n") == 1
+
+
+def test_cli_terminal_stdin_without_prompt_exits_at_once(serve):
+    import pty
+    server = serve(sse(HELLO))
+    master, slave = pty.openpty()
+    env = dict(os.environ, ANTHROPIC_API_KEY=TEST_KEY, ANTHROPIC_BASE_URL=server.url)
+    try:
+        result = subprocess.run([sys.executable, "-m", "claude_stream"], stdin=slave, capture_output=True,
+                                env=env, cwd=HERE, timeout=10)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert result.returncode == 2 and b"no prompt" in result.stderr and server.requests == []
+
+
+@pytest.mark.parametrize("args,env,message", [
+    (["hi"], {"ANTHROPIC_API_KEY": "", "ANTHROPIC_AUTH_TOKEN": ""}, b"ANTHROPIC_API_KEY"),
+    (["--extra", "{not json", "hi"], {}, b"--extra"),
+    (["--extra", "[1, 2]", "hi"], {}, b"JSON object"),
+    (["--temperature", "1.5", "hi"], {}, b"--temperature"),
+    (["--max-tokens", "lots", "hi"], {}, b"--max-tokens"),
+    (["--thinking", "--thinking-budget", "2000", "hi"], {}, b"not both"),
+])
+def test_cli_configuration_errors_exit_2_before_connecting(serve, args, env, message):
+    server = serve(sse(HELLO))
+    result = cli(server, *args, env=env)
+    assert result.returncode == 2 and message in result.stderr and server.requests == []
+    assert b"Traceback" not in result.stderr and TEST_KEY.encode() not in result.stderr
+
+
+def test_cli_first_delta_reaches_the_pipe_while_server_streams(serve):
+    server = serve(sse(HELLO, pause_after=3, pause=3.0))
+    env = dict(os.environ, ANTHROPIC_API_KEY=TEST_KEY, ANTHROPIC_BASE_URL=server.url)
+    proc = subprocess.Popen([sys.executable, "-m", "claude_stream", "hi"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=HERE)
+    try:
+        started = time.monotonic()
+        first = os.read(proc.stdout.fileno(), 100)
+        assert first == b"Hello" and time.monotonic() - started < 2.5
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+def test_cli_closed_stdout_exits_141_quietly(serve):
+    long_answer = [message_start(), text_block()] + [text_delta("word %d " % i) for i in range(3000)] + [
+        ev("content_block_stop", index=0)] + finish()
+    server = serve(sse(long_answer))
+    script = '%s -m claude_stream hi | head -c 5 >/dev/null; echo "${PIPESTATUS[0]}"' % sys.executable
+    env = dict(os.environ, ANTHROPIC_API_KEY=TEST_KEY, ANTHROPIC_BASE_URL=server.url)
+    result = subprocess.run(["bash", "-c", script], capture_output=True, env=env, cwd=HERE, timeout=20)
+    assert result.stdout.strip() == b"141" and result.stderr == b""
+
+
+def test_cli_sigint_mid_stream(serve):
+    import signal
+    server = serve(sse(HELLO, pause_after=3, pause=10))
+    env = dict(os.environ, ANTHROPIC_API_KEY=TEST_KEY, ANTHROPIC_BASE_URL=server.url)
+    proc = subprocess.Popen([sys.executable, "-m", "claude_stream", "hi"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=HERE)
+    assert os.read(proc.stdout.fileno(), 100) == b"Hello"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=5)
+    assert proc.returncode == -signal.SIGINT
+    assert out == b"\n" and err == b"claude_stream: interrupted\n"
+
+
+def test_cli_retries_529_then_succeeds(serve):
+    server = serve(status(529, headers=[("retry-after-ms", "5")]), status(529, headers=[("retry-after-ms", "5")]),
+                   sse(HELLO))
+    result = cli(server, "hi")
+    assert result.returncode == 0 and result.stdout == b"Hello, world\n" and len(server.requests) == 3
+    assert result.stderr.count(b"retrying") == 2
+
+
+def test_cli_gives_up_after_retries_with_one_line(serve):
+    server = serve(status(529, headers=[("retry-after-ms", "5")]))
+    result = cli(server, "-q", "--retries", "2", "hi")
+    assert result.returncode == 1 and len(server.requests) == 3
+    assert result.stderr == (b"claude_stream: error: overloaded_error: Overloaded "
+                             b"(HTTP 529, request-id req_test_529)\n")
+
+
+def test_cli_error_event_mid_stream_keeps_partial_text(serve):
+    error = ("error", json.dumps({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}))
+    server = serve(sse([message_start(), text_block(), text_delta("partial"), error]))
+    result = cli(server, "hi")
+    assert result.returncode == 1 and result.stdout == b"partial\n"
+    assert b"overloaded_error: Overloaded" in result.stderr and b"req_test_200" in result.stderr
+    assert result.stderr.count(b"\n") == 1
+
+
+def test_cli_dropped_stream_keeps_partial_text(serve):
+    server = serve(sse([message_start(), text_block(), text_delta("partial")], end=False))
+    result = cli(server, "hi")
+    assert result.returncode == 1 and result.stdout == b"partial\n"
+    assert result.stderr.startswith(b"claude_stream: error: connection failed") and result.stderr.count(b"\n") == 1
+
+
+def test_cli_incomplete_stream_is_a_failure(serve):
+    server = serve(sse([message_start(), text_block(), text_delta("partial")]))
+    result = cli(server, "hi")
+    assert result.returncode == 1 and result.stdout == b"partial\n" and b"incomplete" in result.stderr
+
+
+def test_cli_max_tokens_exits_3_with_warning(serve):
+    server = serve(sse([message_start(), text_block(), text_delta("cut")] + finish("max_tokens")))
+    result = cli(server, "hi")
+    assert result.returncode == 3 and result.stdout == b"cut\n" and b"max_tokens" in result.stderr
+    quiet = cli(server, "-q", "hi")
+    assert quiet.returncode == 3 and quiet.stderr == b""
+
+
+def test_cli_thinking_request_and_output(serve):
+    pairs = [message_start(), ev("content_block_start", index=0, content_block={"type": "thinking", "thinking": "", "signature": ""}),
+             ev("content_block_delta", index=0, delta={"type": "thinking_delta", "thinking": "pondering"}),
+             ev("content_block_delta", index=0, delta={"type": "signature_delta", "signature": "sig"}),
+             ev("content_block_stop", index=0), text_block(1), text_delta("answer", 1),
+             ev("content_block_stop", index=1)] + finish()
+    server = serve(sse(pairs))
+    result = cli(server, "--thinking", "hi")
+    assert server.requests[0]["body"]["thinking"] == {"type": "adaptive", "display": "summarized"}
+    assert result.returncode == 0 and result.stdout == b"answer\n"
+    assert b"pondering" in result.stderr and b"sig" not in result.stderr and b"\x1b" not in result.stderr
+    cli(server, "--thinking-budget", "2048", "hi")
+    assert server.requests[1]["body"]["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+
+
+def test_cli_json_lines_pass_every_event_through(serve):
+    pairs = HELLO[:3] + [("brand_new_event", '{"type": "brand_new_event", "x": 1}')] + HELLO[3:]
+    server = serve(sse(pairs))
+    result = cli(server, "--json", "hi")
+    lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert result.returncode == 0
+    assert [line["type"] for line in lines] == [json.loads(d)["type"] for _, d in pairs]
+    assert lines[-1] == {"type": "message_stop"}
+
+
+def test_cli_json_failure_adds_error_line(serve):
+    server = serve(sse([message_start(), text_block(), text_delta("partial")], end=False))
+    result = cli(server, "--json", "hi")
+    lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert result.returncode == 1
+    assert lines[-1]["type"] == "error" and lines[-1]["error"]["type"] == "connection_error"
+    assert lines[-1]["status"] is None and lines[-1]["request_id"] == "req_test_200"
+    server = serve(status(529))
+    result = cli(server, "--json", "--retries", "0", "hi")
+    assert json.loads(result.stdout) == {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"},
+                                         "status": 529, "request_id": "req_test_529"}
+
+
+def test_cli_json_no_stream_prints_the_message(serve):
+    body = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
+            "stop_sequence": None, "content": [{"type": "text", "text": "hi"}],
+            "usage": {"input_tokens": 1, "output_tokens": 2}}
+    server = serve(status(200, body))
+    result = cli(server, "--json", "--no-stream", "hi")
+    assert result.returncode == 0 and json.loads(result.stdout) == body
+    assert "stream" not in server.requests[0]["body"]
+    text = cli(server, "--no-stream", "hi")
+    assert text.returncode == 0 and text.stdout == b"hi\n"
+
+
+def test_cli_usage_line(serve):
+    server = serve(sse(HELLO))
+    result = cli(server, "-u", "hi")
+    assert result.returncode == 0 and result.stderr == b"claude_stream: usage: 1 input, 5 output tokens\n"
+
+
+def test_cli_utf8_output_split_across_chunks(serve):
+    word = "na\u00efve \u2713 \U0001f600"
+    data = sse_of([message_start(), text_block(), text_delta(word), ev("content_block_stop", index=0)] + finish())
+
+    def reply(h, server):  # one byte per chunk: every multi-byte character is split
+        head(h)
+        for i in range(len(data)):
+            chunk(h, data[i:i + 1])
+        h.wfile.write(b"0\r\n\r\n")
+    server = serve(reply)
+    result = cli(server, "hi", env={"PYTHONIOENCODING": "latin-1"})
+    assert result.returncode == 0 and result.stdout.decode("utf-8") == word + "\n"
+
+
+def test_cli_version_and_help():
+    result = subprocess.run([sys.executable, "-m", "claude_stream", "--version"], capture_output=True, cwd=HERE)
+    assert result.returncode == 0 and result.stdout.strip() == ("claude_stream " + cs.__version__).encode()
+    result = subprocess.run([sys.executable, "-m", "claude_stream", "-h"], capture_output=True, cwd=HERE)
+    assert result.returncode == 0 and b"--no-stdin" in result.stdout and b"exit codes" in result.stdout
