@@ -61,6 +61,7 @@ __all__ = [
     "accumulate",
     # client
     "Anthropic", "Messages", "MessageStream", "MessageStreamManager", "Stream",
+    "background", "AsyncAnthropic", "AsyncMessageStream", "AsyncStream",
     # command line
     "main",
 ]
@@ -255,6 +256,13 @@ class BaseModel:
     def to_json(self, *, indent: Optional[int] = 2) -> str:
         """``to_dict()`` as JSON text (indented by 2, as the SDK's)."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def model_dump(self, **_: Any) -> Dict[str, Any]:
+        """``to_dict()`` under its pydantic name, for code written against the SDK."""
+        return self.to_dict()
+
+    def model_dump_json(self, *, indent: Optional[int] = None, **_: Any) -> str:
+        return self.to_json(indent=indent)
 
     def __repr__(self) -> str:
         args = ", ".join("%s=%r" % kv for kv in self._fields().items())
@@ -1041,9 +1049,11 @@ class _Connection:
         while True:
             try:
                 chunk = read1(_READ_SIZE)
-            except _TRANSPORT_ERRORS as exc:
-                if self.closed:
-                    return  # closed on purpose (maybe from another thread): just stop
+            except Exception as exc:
+                if self.closed:  # closed on purpose, maybe by another thread mid-read: just stop
+                    return
+                if not isinstance(exc, _TRANSPORT_ERRORS):
+                    raise
                 raise _transport_error(exc, "while reading the response stream") from exc
             if not chunk:
                 return
@@ -1099,6 +1109,7 @@ class Anthropic:
         self._lock = threading.Lock()
         self._on_retry: Optional[Callable[[BaseException, float, int, int], None]] = None
         self.messages = Messages(self)
+        self.beta = _Beta(self.messages)
 
     def __repr__(self) -> str:
         return "Anthropic(base_url=%r, api_key=%r, auth_token=%r)" % (
@@ -1216,6 +1227,13 @@ class Anthropic:
             % (kind or "no content-type", start[:200].decode("utf-8", "replace")), response=response)
 
 
+class _Beta:
+    """``client.beta.messages``: the same endpoint; ``betas=[...]`` becomes ``anthropic-beta``."""
+
+    def __init__(self, messages: Any) -> None:
+        self.messages = messages
+
+
 class Messages:
     """``client.messages``: ``create()`` and ``stream()``, as in the SDK."""
 
@@ -1225,6 +1243,9 @@ class Messages:
     def create(self, *, stream: bool = False, extra_headers: Any = None, extra_query: Any = None,
                extra_body: Any = None, timeout: Any = None, **params: Any) -> Any:
         """Send a request: a ``Stream`` of raw events if ``stream=True``, else the ``Message``."""
+        betas = params.pop("betas", None)
+        if betas:
+            extra_headers = dict(extra_headers or {}, **{"anthropic-beta": ",".join(betas)})
         body = dict(params, **({"stream": True} if stream else {}))
         body.update(extra_body or {})
         client = self._client
@@ -1313,7 +1334,7 @@ class MessageStream:
         self._raw = raw
         self._accumulator = MessageAccumulator()
         self._iterator = self.__stream__()
-        self.text_stream = self.__stream_text__()
+        self.text_stream = _TextStream(self)
 
     @property
     def response(self) -> Any:
@@ -1349,11 +1370,6 @@ class MessageStream:
             for item in feed(event):
                 yield item
 
-    def __stream_text__(self) -> Iterator[str]:
-        for event in self._iterator:
-            if event.type == "content_block_delta" and event.delta.type == "text_delta":
-                yield event.delta.text
-
     def until_done(self) -> None:
         """Read the rest of the stream."""
         for _ in self._iterator:
@@ -1369,7 +1385,10 @@ class MessageStream:
 
     def get_final_text(self) -> str:
         """The final message's text blocks joined; RuntimeError if it has none (as the SDK)."""
-        message = self.get_final_message()
+        return self._text_of(self.get_final_message())
+
+    @staticmethod
+    def _text_of(message: Message) -> str:
         texts = [block.text for block in message.content if block.type == "text"]
         if not texts:
             kinds = ", ".join(block.type for block in message.content) or "no"
@@ -1380,6 +1399,29 @@ class MessageStream:
     def close(self) -> None:
         """Close the connection; the snapshot keeps what arrived."""
         self._raw.close()
+
+
+class _TextStream:
+    """``stream.text_stream``: the text deltas; ``close()`` closes the stream (from any thread)."""
+
+    def __init__(self, stream: MessageStream) -> None:
+        self._stream = stream
+        self._texts = self.__texts__(stream._iterator)
+
+    @staticmethod
+    def __texts__(events: Iterator[Any]) -> Iterator[str]:
+        for event in events:
+            if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                yield event.delta.text
+
+    def __iter__(self) -> Iterator[str]:
+        return self._texts
+
+    def __next__(self) -> str:
+        return next(self._texts)
+
+    def close(self) -> None:
+        self._stream.close()
 
 
 class MessageStreamManager:
@@ -1396,6 +1438,304 @@ class MessageStreamManager:
     def __exit__(self, *exc_info: Any) -> None:
         if self._stream is not None:
             self._stream.close()
+
+
+# -- Backpressure -------------------------------------------------------------------------
+#
+# ``background()`` moves the reading of a stream into a daemon thread that feeds a bounded
+# queue: a slow consumer never stalls the socket into a timeout, and the thread blocks once
+# ``maxsize`` items wait, so memory stays bounded and TCP flow control slows the server.
+# ``AsyncAnthropic`` is the same client seen through it: the event loop only ever takes
+# items that are already there, and is woken by the producer, never by polling.
+
+_END = object()
+
+
+def _produce(source: Any, items: "Any", stop: threading.Event, notify: Optional[Callable[[], None]]) -> None:
+    """The producer thread: move ``source``'s items into ``items`` until done or stopped.
+
+    A plain function, not a method, so the thread holds no reference to its ``background``
+    and dropping that object lets the garbage collector close it.
+    """
+    def put(entry: Any) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(entry, timeout=0.25)  # the timeout only bounds a missed wake-up
+            except Exception:  # queue.Full
+                continue
+            if notify is not None:
+                notify()
+            return True
+        return False
+
+    iterator = None
+    try:
+        iterator = iter(source)
+        for item in iterator:
+            if not put((True, item)):
+                return
+        put((True, _END))
+    except BaseException as exc:  # handed to the consumer, which re-raises it
+        put((False, exc))
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None and not stop.is_set():
+            close()
+
+
+class background:
+    """Iterate ``iterable`` in a daemon thread through a queue of at most ``maxsize`` items.
+
+    Iterating this yields the same items in order; the producer's exception is re-raised
+    here. ``close()`` (also on ``with`` exit and at garbage collection) stops the thread
+    and closes the source -- a ``MessageStream``, ``Stream`` or ``text_stream`` closes its
+    connection, which also frees a producer blocked on a silent socket.
+    """
+
+    def __init__(self, iterable: Iterable[Any], maxsize: int = 100,
+                 _notify: Optional[Callable[[], None]] = None) -> None:
+        import queue
+        self._source = iterable
+        self._items: Any = queue.Queue(maxsize)
+        self._stop = threading.Event()
+        self._done = False
+        self._thread = threading.Thread(target=_produce, args=(iterable, self._items, self._stop, _notify),
+                                        name="claude_stream.background", daemon=True)
+        self._thread.start()
+
+    def __iter__(self) -> "background":
+        return self
+
+    def __next__(self) -> Any:
+        return self.get()
+
+    def get(self, timeout: Optional[float] = None) -> Any:
+        """The next item, waiting at most ``timeout`` seconds (``queue.Empty`` if none came).
+
+        Raises ``StopIteration`` at the end, and the producer's exception if it failed.
+        """
+        if self._done:
+            raise StopIteration
+        ok, item = self._items.get(timeout=timeout) if timeout != 0 else self._items.get_nowait()
+        if ok and item is not _END:
+            return item
+        self._done = True
+        self.close()
+        if not ok:
+            raise item
+        raise StopIteration
+
+    def close(self) -> None:
+        """Stop the producer, close the source and wait (briefly) for the thread to end."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        close = getattr(self._source, "close", None)
+        if close is not None:
+            try:
+                close()
+            except ValueError:  # a generator running in the producer cannot be closed here
+                pass
+        while True:  # make room so a producer blocked on a full queue sees the stop flag
+            try:
+                self._items.get_nowait()
+            except Exception:  # queue.Empty
+                break
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=1.0)
+
+    def __enter__(self) -> "background":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        stop = getattr(self, "_stop", None)
+        if stop is not None and not stop.is_set():
+            self.close()
+
+
+async def _in_thread(function: Callable[[], Any]) -> Any:
+    """Run a blocking call in its own daemon thread; a cancelled wait closes what it returns."""
+    import asyncio
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def settle(result: Any, error: Optional[BaseException]) -> None:
+        if future.cancelled():
+            if error is None and hasattr(result, "close"):
+                result.close()  # nobody will read this stream: release its connection
+        elif error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def run() -> None:
+        try:
+            result, error = function(), None
+        except BaseException as exc:
+            result, error = None, exc
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:  # the loop is gone
+            if error is None and hasattr(result, "close"):
+                result.close()
+
+    threading.Thread(target=run, name="claude_stream.request", daemon=True).start()
+    return await future
+
+
+class AsyncStream:
+    """``await client.messages.create(stream=True)``: raw events with ``async for``."""
+
+    def __init__(self, stream: Stream, maxsize: int = 100) -> None:
+        import asyncio
+        self._stream = stream
+        self.response = stream.response
+        self._wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        self._items: Optional[background] = None
+        self._start = lambda: background(stream, maxsize, lambda: loop.call_soon_threadsafe(self._wake.set))
+
+    def __aiter__(self) -> "AsyncStream":
+        return self
+
+    async def __anext__(self) -> Any:
+        import asyncio
+        import queue
+        if self._items is None:
+            self._items = self._start()
+        while True:
+            try:
+                return self._items.get(timeout=0)
+            except queue.Empty:
+                self._wake.clear()
+                if self._items._items.empty():
+                    try:
+                        await self._wake.wait()
+                    except asyncio.CancelledError:
+                        self._close()
+                        raise
+            except StopIteration:
+                raise StopAsyncIteration from None
+
+    def _close(self) -> None:
+        if self._items is not None:
+            self._items.close()
+        self._stream.close()
+
+    async def close(self) -> None:
+        self._close()
+
+    async def __aenter__(self) -> "AsyncStream":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self._close()
+
+
+class AsyncMessageStream:
+    """The async ``MessageStream``: the same events, snapshot and helpers, awaited."""
+
+    def __init__(self, stream: Stream) -> None:
+        self._raw = AsyncStream(stream)
+        self._accumulator = MessageAccumulator()
+        self._pending: List[Any] = []
+        self.text_stream = self.__stream_text__()
+
+    response = property(lambda self: self._raw.response)
+    request_id = property(lambda self: self._raw.response.getheader("request-id"))
+    current_message_snapshot = property(lambda self: self._accumulator.message)
+
+    def __aiter__(self) -> "AsyncMessageStream":
+        return self
+
+    async def __anext__(self) -> Any:
+        while not self._pending:
+            self._pending = self._accumulator.feed(await self._raw.__anext__())
+        return self._pending.pop(0)
+
+    async def __stream_text__(self) -> Any:
+        async for event in self:
+            if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                yield event.delta.text
+
+    async def until_done(self) -> None:
+        async for _ in self:
+            pass
+
+    async def get_final_message(self) -> Message:
+        await self.until_done()
+        message = self._accumulator.message
+        if message is None:
+            raise _incomplete()
+        return message
+
+    async def get_final_text(self) -> str:
+        message = await self.get_final_message()
+        return MessageStream._text_of(message)
+
+    async def close(self) -> None:
+        self._raw._close()
+
+    async def __aenter__(self) -> "AsyncMessageStream":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self._raw._close()
+
+
+class AsyncMessageStreamManager:
+    """What ``AsyncAnthropic().messages.stream()`` returns: the request goes out on ``async with``."""
+
+    def __init__(self, make: Callable[[], Stream]) -> None:
+        self._make = make
+        self._stream: Optional[AsyncMessageStream] = None
+
+    async def __aenter__(self) -> AsyncMessageStream:
+        self._stream = AsyncMessageStream(await _in_thread(self._make))
+        return self._stream
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self._stream is not None:
+            await self._stream.close()
+
+
+class AsyncMessages:
+    """``AsyncAnthropic().messages``: ``await create(...)`` and ``stream(...)``."""
+
+    def __init__(self, messages: Messages) -> None:
+        self._messages = messages
+
+    async def create(self, *, stream: bool = False, **params: Any) -> Any:
+        result = await _in_thread(lambda: self._messages.create(stream=stream, **params))
+        return AsyncStream(result) if stream else result
+
+    def stream(self, **params: Any) -> AsyncMessageStreamManager:
+        return AsyncMessageStreamManager(lambda: self._messages.create(stream=True, **params))
+
+
+class AsyncAnthropic:
+    """The asyncio client: ``Anthropic``'s arguments, with ``async with`` / ``async for`` / ``await``."""
+
+    def __init__(self, **options: Any) -> None:
+        self._client = Anthropic(**options)
+        self.messages = AsyncMessages(self._client.messages)
+        self.beta = _Beta(self.messages)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)  # api_key, base_url, timeout, max_retries, ...
+
+    def __repr__(self) -> str:
+        return "Async" + repr(self._client)
+
+    def with_options(self, **changes: Any) -> "AsyncAnthropic":
+        copy = type(self).__new__(type(self))
+        copy._client = self._client.with_options(**changes)
+        copy.messages = AsyncMessages(copy._client.messages)
+        copy.beta = _Beta(copy.messages)
+        return copy
 
 
 # -- CLI ----------------------------------------------------------------------------------
@@ -1426,12 +1766,12 @@ class _Console:
         if self.thinking:
             self.err_raw("\n")
             self.thinking = False
+        self.at_line_start = text.endswith("\n")  # before writing: Ctrl-C may land mid-write
         try:
             sys.stdout.write(text)
             sys.stdout.flush()
         except BrokenPipeError as exc:
             raise _StdoutClosed() from exc
-        self.at_line_start = text.endswith("\n")
 
     def think(self, text: str) -> None:
         if not self.quiet and text:

@@ -1015,6 +1015,7 @@ def test_tool_input_of_ten_thousand_fragments():
 # that writes raw bytes to the socket, so framing, drops and stalls are exact.
 
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -1040,13 +1041,21 @@ class Server:
             def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
+                self.body = json.loads(body) if body else None
                 outer.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                       "body": json.loads(body) if body else None})
+                                       "body": self.body})
                 reply = outer.replies.pop(0) if len(outer.replies) > 1 else outer.replies[0]
                 reply(self, outer)
                 self.close_connection = True
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Quiet(ThreadingHTTPServer):
+            request_queue_size = 128  # many clients connect at once in the concurrency tests
+
+            def handle_error(self, request, address):  # a client hanging up is part of the script
+                if not isinstance(sys.exc_info()[1], OSError):
+                    super().handle_error(request, address)
+
+        self.httpd = Quiet(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True)
         self.thread.start()
@@ -1084,6 +1093,15 @@ def head(h, status=200, headers=(), chunked=True, content_type="text/event-strea
     h.wfile.flush()
 
 
+def hold(h, server, seconds):
+    """Pause a reply for ``seconds``; end it early if the client hangs up (so its thread ends)."""
+    import select
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not server.stopping.is_set():
+        if select.select([h.connection], [], [], 0.01)[0] and not h.connection.recv(1, socket.MSG_PEEK):
+            raise ConnectionAbortedError("client hung up")
+
+
 def chunk(h, data, chunked=True):
     h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
     h.wfile.flush()
@@ -1096,7 +1114,7 @@ def sse(pairs, *, chunked=True, pause_after=None, pause=0.0, end=True, headers=(
         for i, pair in enumerate(pairs):
             chunk(h, sse_of([pair]), chunked)
             if pause_after == i:
-                server.stopping.wait(pause)
+                hold(h, server, pause)
         if end and chunked:
             h.wfile.write(b"0\r\n\r\n")
         if not end:  # drop: close the socket without ending the body
@@ -1475,6 +1493,8 @@ EXAMPLES = {
                    "drop_after": 8}, 0, "droplets."),
     "progress.py": ({}, 0, "output tokens, first text after"),
     "timeout.py": ({"stall_after": 3, "stall_seconds": 5}, 1, ""),
+    "async_stream.py": ({}, 0, "[end_turn,"),
+    "slow_consumer.py": ({}, 0, "You said: List five colours."),
 }
 
 
@@ -1767,3 +1787,276 @@ def test_cli_version_and_help():
     assert result.returncode == 0 and result.stdout.strip() == ("claude_stream " + cs.__version__).encode()
     result = subprocess.run([sys.executable, "-m", "claude_stream", "-h"], capture_output=True, cwd=HERE)
     assert result.returncode == 0 and b"--no-stdin" in result.stdout and b"exit codes" in result.stdout
+
+
+# -- Backpressure, cancellation, async, concurrency ----------------------------------------
+
+import asyncio
+import gc
+import queue
+
+
+def echo(words=3, pause=0.0):
+    """Stream back the request's prompt in ``words`` deltas (so each caller's answer differs)."""
+    def reply(h, server):
+        prompt = h.body["messages"][0]["content"]
+        pieces = [" %s-%d" % (prompt, i) for i in range(words)]
+        head(h)
+        chunk(h, sse_of([message_start(), text_block()]))
+        for piece in pieces:
+            chunk(h, sse_of([text_delta(piece)]))
+            if pause:
+                server.stopping.wait(pause)
+        chunk(h, sse_of([ev("content_block_stop", index=0)] + finish()))
+        h.wfile.write(b"0\r\n\r\n")
+    return reply
+
+
+def many_deltas(n):
+    return sse([message_start(), text_block()] + [text_delta("t%d " % i) for i in range(n)] +
+               [ev("content_block_stop", index=0)] + finish())
+
+
+def wait_threads(baseline, deadline=2.0):
+    end = time.monotonic() + deadline
+    while threading.active_count() > baseline and time.monotonic() < end:
+        time.sleep(0.01)
+    return threading.active_count()
+
+
+def test_background_yields_same_items_in_order():
+    with cs.background(iter(range(1000)), maxsize=7) as items:
+        assert list(items) == list(range(1000))
+
+
+def test_background_reraises_producer_error_with_its_traceback():
+    def source():
+        yield 1
+        raise KeyError("from the producer")
+    items = cs.background(source())
+    assert next(items) == 1
+    with pytest.raises(KeyError, match="from the producer") as info:
+        next(items)
+    assert any(entry.name == "source" for entry in info.traceback)
+
+
+def test_background_bounds_the_producer_lead_for_a_slow_consumer(serve):
+    server = serve(many_deltas(10000))
+    pulled = [0]
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        def counted():
+            for text in stream.text_stream:
+                pulled[0] += 1
+                yield text
+        lead = 0
+        with cs.background(counted(), maxsize=50) as items:
+            for n, _ in enumerate(items, 1):
+                lead = max(lead, pulled[0] - n)
+                if n % 100 == 0:
+                    time.sleep(0.002)
+    assert n == 10000 and lead <= 51  # the queue's 50, plus the one the producer holds
+
+
+def test_background_close_on_a_stalled_stream_is_prompt_and_leaves_no_thread(serve):
+    server = serve(sse(HELLO, pause_after=3, pause=10))
+    baseline = threading.active_count()
+    stream = client_for(server).messages.stream(**PARAMS).__enter__()
+    items = cs.background(stream.text_stream)
+    assert next(items) == "Hello"
+    started = time.monotonic()
+    items.close()
+    assert time.monotonic() - started < 1.0
+    assert wait_threads(baseline) == baseline
+
+
+def test_background_close_frees_a_producer_blocked_on_a_full_queue():
+    baseline = threading.active_count()
+    items = cs.background(iter(range(10**9)), maxsize=3)
+    assert next(items) == 0
+    time.sleep(0.05)
+    started = time.monotonic()
+    items.close()
+    assert time.monotonic() - started < 1.0 and wait_threads(baseline) == baseline
+
+
+def test_background_break_in_with_and_garbage_collection_stop_the_thread(serve):
+    server = serve(many_deltas(5000))
+    baseline = threading.active_count()
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        with cs.background(stream, maxsize=5) as events:
+            for event in events:
+                break
+    assert wait_threads(baseline) == baseline
+    items = cs.background(iter(range(10**9)), maxsize=3)
+    next(items)
+    del items
+    gc.collect()
+    assert wait_threads(baseline) == baseline
+
+
+def test_background_get_with_timeout(serve):
+    server = serve(sse(HELLO, pause_after=3, pause=0.5))
+    with client_for(server).messages.stream(**PARAMS) as stream, cs.background(stream.text_stream) as items:
+        assert items.get(timeout=2) == "Hello"
+        with pytest.raises(queue.Empty):
+            items.get(timeout=0.05)
+        assert items.get(timeout=2) == ", world"
+        with pytest.raises(StopIteration):
+            items.get(timeout=2)
+
+
+def test_close_from_another_thread_ends_a_blocked_read_promptly(serve):
+    server = serve(sse(HELLO, pause_after=3, pause=10))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        assert next(stream.text_stream) == "Hello"
+        timer = threading.Timer(0.2, stream.close)
+        timer.start()
+        started = time.monotonic()
+        rest = list(stream.text_stream)  # ends quietly: the caller closed it
+        assert rest == [] and time.monotonic() - started < 1.0
+
+
+def test_close_from_a_keyboard_interrupt_handler(serve):
+    import signal
+    server = serve(sse(HELLO, pause_after=3, pause=10))
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    old = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        with client_for(server).messages.stream(**PARAMS) as stream:
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            try:
+                for _ in stream.text_stream:
+                    pass
+            except KeyboardInterrupt:
+                started = time.monotonic()
+                stream.close()
+                assert time.monotonic() - started < 0.5
+            else:
+                raise AssertionError("the stream ended without the interrupt")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert stream.current_message_snapshot.content[0].text == "Hello, world"[:5]
+
+
+def test_fifty_threads_share_one_client(serve):
+    server = serve(echo())
+    client = client_for(server)
+    results = {}
+
+    def run(i):
+        with client.messages.stream(model="m", max_tokens=10, messages=[{"role": "user", "content": "p%d" % i}]) as s:
+            results[i] = s.get_final_text()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert results == {i: "".join(" p%d-%d" % (i, k) for k in range(3)) for i in range(50)}
+
+
+def run_async(coro):
+    return asyncio.run(asyncio.wait_for(coro, 20))
+
+
+def async_client(server):
+    return cs.AsyncAnthropic(api_key=TEST_KEY, base_url=server.url, max_retries=0)
+
+
+def test_async_stream_events_text_and_final_message(serve):
+    server = serve(sse(HELLO))
+
+    async def main():
+        client = async_client(server)
+        async with client.messages.stream(**PARAMS) as stream:
+            kinds = [event.type async for event in stream]
+            message = await stream.get_final_message()
+            text = await stream.get_final_text()
+        return kinds, message, text, stream.request_id
+    kinds, message, text, request_id = run_async(main())
+    assert kinds == ["message_start", "content_block_start", "content_block_delta", "text", "content_block_delta",
+                     "text", "content_block_stop", "message_delta", "message_stop"]
+    assert text == "Hello, world" and message.stop_reason == "end_turn" and request_id == "req_test_200"
+
+
+def test_async_text_stream_create_stream_and_create(serve):
+    body = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
+            "content": [{"type": "text", "text": "whole"}], "usage": {"input_tokens": 1, "output_tokens": 1}}
+    server = serve(sse(HELLO), sse(HELLO), status(200, body))
+
+    async def main():
+        client = async_client(server)
+        async with client.messages.stream(**PARAMS) as stream:
+            texts = [t async for t in stream.text_stream]
+        raw = await client.messages.create(stream=True, **PARAMS)
+        async with raw:
+            kinds = [e.type async for e in raw]
+        message = await client.messages.create(**PARAMS)
+        return texts, kinds, message
+    texts, kinds, message = run_async(main())
+    assert texts == ["Hello", ", world"] and kinds[0] == "message_start" and "text" not in kinds
+    assert message.content[0].text == "whole"
+
+
+def test_async_errors_are_the_same_classes(serve):
+    server = serve(status(529))
+
+    async def main():
+        async with async_client(server).messages.stream(**PARAMS) as stream:
+            await stream.until_done()
+    with pytest.raises(cs.OverloadedError):
+        run_async(main())
+
+
+def test_async_stream_does_not_block_the_loop(serve):
+    server = serve(sse(HELLO, pause_after=3, pause=0.4))
+
+    async def main():
+        ticks = []
+
+        async def ticker():
+            while True:
+                ticks.append(time.monotonic())
+                await asyncio.sleep(0.01)
+        task = asyncio.ensure_future(ticker())
+        async with async_client(server).messages.stream(**PARAMS) as stream:
+            text = await stream.get_final_text()
+        task.cancel()
+        return text, ticks
+    text, ticks = run_async(main())
+    assert text == "Hello, world"
+    assert len(ticks) >= 20 and max(b - a for a, b in zip(ticks, ticks[1:])) < 0.1
+
+
+def test_cancelling_an_async_stream_frees_its_thread_and_connection(serve):
+    server = serve(sse(HELLO, pause_after=3, pause=10))
+    baseline = threading.active_count()
+    seen = []
+
+    async def consume():
+        async with async_client(server).messages.stream(**PARAMS) as stream:
+            async for text in stream.text_stream:
+                seen.append(text)
+
+    async def main():
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(consume(), 0.3)
+    asyncio.run(main())
+    assert seen == ["Hello"] and wait_threads(baseline) == baseline
+
+
+def test_fifty_async_streams_each_get_their_own_events(serve):
+    server = serve(echo(pause=0.01))
+
+    async def one(client, i):
+        async with client.messages.stream(model="m", max_tokens=10,
+                                          messages=[{"role": "user", "content": "q%d" % i}]) as stream:
+            return i, await stream.get_final_text()
+
+    async def main():
+        client = async_client(server)
+        return dict(await asyncio.gather(*(one(client, i) for i in range(50))))
+    results = run_async(main())
+    assert results == {i: "".join(" q%d-%d" % (i, k) for k in range(3)) for i in range(50)}
