@@ -950,24 +950,33 @@ def _log(level: int, message: str, *args: Any) -> None:
     logger.log(level, message, *args)
 
 
-def _transport_error(exc: BaseException, doing: str) -> APIConnectionError:
+def _transport_error(exc: BaseException, doing: str, proxy: Any = None) -> APIError:
     """The ``APIConnectionError`` for a socket/TLS/HTTP failure while ``doing`` something."""
     ssl = sys.modules.get("ssl")
+    reason = str(exc) or type(exc).__name__
     if isinstance(exc, socket.timeout):
         return APITimeoutError("timed out %s" % doing)
     if ssl is not None and isinstance(exc, ssl.SSLCertVerificationError):
-        err = APIConnectionError(
-            "TLS certificate verification failed %s: %s. If you are behind a proxy or gateway "
-            "with its own CA, point SSL_CERT_FILE at a PEM bundle that includes it, or pass "
-            "ssl_context=" % (doing, getattr(exc, "verify_message", None) or exc))
-        err._retryable = False  # type: ignore[attr-defined]
-        return err
-    reason = str(exc) or type(exc).__name__
+        return _final(APIConnectionError(
+            "TLS certificate verification failed %s: %s. If a proxy or gateway on your network "
+            "uses its own CA, point SSL_CERT_FILE at a PEM bundle that includes it, or pass "
+            "ssl_context=" % (doing, getattr(exc, "verify_message", None) or exc)))
+    if proxy is not None and reason.startswith("Tunnel connection failed"):
+        return _final(APIConnectionError("the proxy %s:%d refused the tunnel: %s" % (
+            proxy.host, proxy.port, reason.split(":", 1)[1].strip())))
+    if isinstance(exc, http.client.LineTooLong) or "got more than" in reason:
+        return APIResponseValidationError("refused the response headers (%s)" % reason)
     if isinstance(exc, http.client.IncompleteRead):
         reason = "connection closed before the body was complete"
     elif isinstance(exc, ConnectionRefusedError):
         reason = "connection refused"
     return APIConnectionError("connection error %s: %s" % (doing, reason))
+
+
+def _final(error: APIConnectionError) -> APIConnectionError:
+    """Mark a connection error that retrying cannot fix (a certificate, a refused tunnel)."""
+    error._retryable = False  # type: ignore[attr-defined]
+    return error
 
 
 def _timeouts(timeout: Any) -> Tuple[float, float]:
@@ -1014,34 +1023,104 @@ def _decode_body(data: bytes) -> Any:
         return text
 
 
-class _Connection:
-    """One HTTP connection to the API host, with our timeouts and error translation."""
+class _Proxy:
+    """An HTTP proxy from a URL; its credentials go only into ``Proxy-Authorization``."""
 
-    def __init__(self, scheme: str, host: str, port: Optional[int], timeouts: Tuple[float, float],
-                 ssl_context: Any) -> None:
-        connect, self.read_timeout = timeouts
-        if scheme == "https":
-            self.http = http.client.HTTPSConnection(host, port, timeout=connect, context=ssl_context)
+    def __init__(self, url: str) -> None:
+        if "://" not in url:
+            url = "http://" + url
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError("only http:// proxies are supported, got %s" % _redact_url(url))
+        self.host, self.port = parts.hostname, parts.port or 8080
+        self.headers: Dict[str, str] = {}
+        if parts.username is not None:
+            import base64
+            from urllib.parse import unquote
+            pair = "%s:%s" % (unquote(parts.username), unquote(parts.password or ""))
+            self.headers["Proxy-Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+
+    def __repr__(self) -> str:
+        return "<proxy http://%s:%d%s>" % (self.host, self.port, " (with credentials)" if self.headers else "")
+
+
+def _redact_url(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@``."""
+    return re.sub(r"//[^/@]*@", "//***@", url)
+
+
+def _env_proxy(scheme: str, host: str, port: int) -> Optional[str]:
+    """The proxy URL the environment gives for a request, read as ``urllib.request`` does.
+
+    ``https_proxy`` / ``HTTPS_PROXY`` (or ``http_*`` for http), else ``all_proxy``; the
+    lower-case name wins. ``no_proxy``: ``*``, hosts, domains with or without a leading
+    dot, IPs, optionally with ``:port``.
+    """
+    env = {}
+    for name, value in os.environ.items():  # upper case first, so lower case overrides
+        if name.isupper() and value:
+            env[name.lower()] = value
+    env.update((n, v) for n, v in os.environ.items() if n.islower() and v)
+    proxy = env.get(scheme + "_proxy") or env.get("all_proxy")
+    if not proxy:
+        return None
+    for entry in env.get("no_proxy", "").replace(" ", "").split(","):
+        if entry == "*":
+            return None
+        name, _, entry_port = entry.lstrip(".").partition(":")
+        if name and (host == name or host.endswith("." + name)) and entry_port in ("", str(port)):
+            return None
+    return proxy
+
+
+class _Connection:
+    """One HTTP connection to the API host (maybe through a proxy), errors translated."""
+
+    def __init__(self, scheme: str, host: str, port: int, connect_timeout: float, ssl_context: Any,
+                 proxy: Optional[_Proxy]) -> None:
+        self.prefix, self.headers = "", {}  # absolute-form target and proxy headers for http://
+        if proxy is not None and scheme == "https":  # CONNECT tunnel; TLS to the API inside it
+            self.http = http.client.HTTPSConnection(proxy.host, proxy.port, timeout=connect_timeout,
+                                                    context=ssl_context)
+            self.http.set_tunnel(host, port, headers=proxy.headers)
+        elif proxy is not None:
+            self.http = http.client.HTTPConnection(proxy.host, proxy.port, timeout=connect_timeout)
+            self.prefix, self.headers = "http://%s:%d" % (host, port), proxy.headers
+        elif scheme == "https":
+            self.http = http.client.HTTPSConnection(host, port, timeout=connect_timeout, context=ssl_context)
         else:
-            self.http = http.client.HTTPConnection(host, port, timeout=connect)
+            self.http = http.client.HTTPConnection(host, port, timeout=connect_timeout)
+        self.proxy = proxy
         self.closed = False
 
-    def request(self, path: str, body: bytes, headers: Dict[str, str]) -> Any:
+    def request(self, path: str, body: bytes, headers: Dict[str, str], read_timeout: float) -> Any:
         """Send the request and return the response once its headers are in."""
+        if self.http.sock is None:
+            try:
+                self.http.connect()
+            except _TRANSPORT_ERRORS as exc:
+                self.close()
+                raise _transport_error(exc, "connecting to %s" % self.http.host, self.proxy) from exc
         try:
-            self.http.connect()
-            self.http.sock.settimeout(self.read_timeout)
-        except _TRANSPORT_ERRORS as exc:
-            self.close()
-            raise _transport_error(exc, "connecting to %s" % self.http.host) from exc
-        try:
-            self.http.request("POST", path, body, headers)
+            self.http.sock.settimeout(read_timeout)
+            self.http.request("POST", self.prefix + path, body, dict(headers, **self.headers))
             response = self.http.getresponse()
         except _TRANSPORT_ERRORS as exc:
             self.close()
             raise _transport_error(exc, "waiting for the response") from exc
         response.status_code = response.status  # the SDK's (httpx) attribute name
         return response
+
+    def idle_and_open(self) -> bool:
+        """True if this kept connection can carry another request (no EOF or stray bytes)."""
+        import select
+        sock = self.http.sock
+        if self.closed or sock is None:
+            return False
+        try:
+            return not select.select([sock], [], [], 0)[0]
+        except (OSError, ValueError):
+            return False
 
     def iter_bytes(self, response: Any) -> Iterator[bytes]:
         """The body as it arrives, one socket read at a time; transport errors translated."""
@@ -1071,6 +1150,42 @@ class _Connection:
         self.http.close()
 
 
+class _Pool:
+    """Finished connections to one host, kept for reuse (thread-safe, at most ``size``)."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self.idle: List[_Connection] = []
+        self.lock = threading.Lock()
+
+    def take(self) -> Optional[_Connection]:
+        while True:
+            with self.lock:
+                if not self.idle:
+                    return None
+                conn = self.idle.pop()
+            if conn.idle_and_open():
+                return conn
+            conn.close()
+
+    def give(self, conn: _Connection, response: Any) -> None:
+        """Keep ``conn`` if its response was read to the end and the server keeps it open."""
+        if conn.closed or response.will_close or not response.isclosed():
+            conn.close()
+            return
+        with self.lock:
+            if len(self.idle) < self.size:
+                self.idle.append(conn)
+                return
+        conn.close()
+
+    def clear(self) -> None:
+        with self.lock:
+            idle, self.idle = self.idle, []
+        for conn in idle:
+            conn.close()
+
+
 # -- Public API ---------------------------------------------------------------------------
 
 class _MissingCredentials(AnthropicError, TypeError):
@@ -1081,14 +1196,26 @@ def _mask(secret: Optional[str]) -> Optional[str]:
     return None if secret is None else "***"
 
 
+_SECRET_HEADERS = ("x-api-key", "authorization", "proxy-authorization")
+
+
+def _masked(headers: Mapping[str, str]) -> Dict[str, str]:
+    """Headers fit for a log line: credentials replaced by ``***``."""
+    return {k: "***" if k.lower() in _SECRET_HEADERS else v for k, v in headers.items()}
+
+
 class Anthropic:
-    """A client for the Messages API: ``client.messages.stream(...)`` / ``.create(...)``."""
+    """A client for the Messages API: ``client.messages.stream(...)`` / ``.create(...)``.
+
+    Safe to share between threads. Finished connections are kept and reused; ``proxy`` is
+    a URL, None for a direct connection, or (by default) what the environment says.
+    """
 
     def __init__(self, *, api_key: Optional[str] = None, auth_token: Optional[str] = None,
                  base_url: Optional[str] = None, timeout: Any = None,
                  max_retries: int = DEFAULT_MAX_RETRIES,
                  default_headers: Optional[Mapping[str, str]] = None, ssl_context: Any = None,
-                 max_line_size: int = DEFAULT_MAX_LINE_SIZE) -> None:
+                 proxy: Any = "environment", max_line_size: int = DEFAULT_MAX_LINE_SIZE) -> None:
         if api_key is None and auth_token is None:
             api_key = os.environ.get("ANTHROPIC_API_KEY") or None
             auth_token = os.environ.get("ANTHROPIC_AUTH_TOKEN") or None
@@ -1097,28 +1224,34 @@ class Anthropic:
         self.base_url = (base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         url = urlsplit(self.base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError("base_url must be an http:// or https:// URL, got %r" % self.base_url)
-        self._scheme, self._host, self._port, self._prefix = url.scheme, url.hostname, url.port, url.path
+            raise ValueError("base_url must be an http:// or https:// URL, got %r" % _redact_url(self.base_url))
+        self._scheme, self._host, self._prefix = url.scheme, url.hostname, url.path
+        self._port = url.port or (443 if url.scheme == "https" else 80)
         if max_retries is None or max_retries < 0:
             raise TypeError("max_retries must be a number >= 0")
         self.timeout = timeout
         self.max_retries = max_retries
         self.default_headers = dict(default_headers or {})
         self.ssl_context = ssl_context
+        self.proxy = proxy
+        if proxy == "environment":
+            proxy = _env_proxy(self._scheme, self._host, self._port)
+        self._proxy = _Proxy(proxy) if proxy else None
         self.max_line_size = max_line_size
         self._lock = threading.Lock()
+        self._pool = _Pool()
         self._on_retry: Optional[Callable[[BaseException, float, int, int], None]] = None
         self.messages = Messages(self)
         self.beta = _Beta(self.messages)
 
     def __repr__(self) -> str:
-        return "Anthropic(base_url=%r, api_key=%r, auth_token=%r)" % (
-            self.base_url, _mask(self.api_key), _mask(self.auth_token))
+        return "Anthropic(base_url=%r, api_key=%r, auth_token=%r, proxy=%r)" % (
+            _redact_url(self.base_url), _mask(self.api_key), _mask(self.auth_token), self._proxy)
 
     def with_options(self, **changes: Any) -> "Anthropic":
         """A copy of this client with some constructor arguments changed."""
         args = dict(api_key=self.api_key, auth_token=self.auth_token, base_url=self.base_url,
-                    timeout=self.timeout, max_retries=self.max_retries,
+                    timeout=self.timeout, max_retries=self.max_retries, proxy=self.proxy,
                     default_headers=self.default_headers, ssl_context=self.ssl_context,
                     max_line_size=self.max_line_size)
         args.update(changes)
@@ -1127,6 +1260,16 @@ class Anthropic:
         return client
 
     copy = with_options
+
+    def close(self) -> None:
+        """Close the kept connections (streams still open keep theirs)."""
+        self._pool.clear()
+
+    def __enter__(self) -> "Anthropic":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
 
     def _headers(self, extra: Optional[Mapping[str, Optional[str]]]) -> Dict[str, str]:
         headers = {"accept": "application/json", "content-type": "application/json",
@@ -1154,8 +1297,8 @@ class Anthropic:
                 self.ssl_context = _default_ssl_context()
             return self.ssl_context
 
-    def _post(self, path: str, body: Dict[str, Any], *, stream: bool,
-              extra_headers: Any = None, extra_query: Any = None, timeout: Any = None) -> Tuple[_Connection, Any, bytes]:
+    def _post(self, path: str, body: Dict[str, Any], *, stream: bool, extra_headers: Any = None,
+              extra_query: Any = None, timeout: Any = None) -> Tuple[_Connection, Any, bytes]:
         """POST with retries; returns the connection, the 2xx response and (non-stream) its body."""
         headers = self._headers(extra_headers)
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -1164,15 +1307,18 @@ class Anthropic:
         retries = 0
         while True:
             started = time.monotonic()
+            _log(10, "POST %s%s headers=%s", _redact_url(self.base_url), target, _masked(headers))
             try:
                 conn, response, content = self._attempt(target, data, headers, timeouts, stream)
-                _log(10, "POST %s -> %s in %.3f s", target, response.status, time.monotonic() - started)
+                _log(10, "-> %s in %.3f s (request-id %s)", response.status, time.monotonic() - started,
+                     response.getheader("request-id"))
                 return conn, response, content
             except APIStatusError as exc:
                 error, retry, asked = exc, _should_retry(exc.status_code or 0, exc.response.headers), exc.response.headers
             except APIConnectionError as exc:
                 error, retry, asked = exc, getattr(exc, "_retryable", True), {}
             if not retry or retries >= self.max_retries:
+                _log(20, "request failed after %.3f s: %s", time.monotonic() - started, error)
                 raise error
             delay = _retry_delay(retries, asked)
             retries += 1
@@ -1181,24 +1327,37 @@ class Anthropic:
                 self._on_retry(error, delay, retries, self.max_retries)
             time.sleep(delay)
 
+    def _send(self, target: str, data: bytes, headers: Dict[str, str],
+              timeouts: Tuple[float, float]) -> Tuple[_Connection, Any]:
+        """Send on a kept connection if one is open; one that turns out dead is replaced once."""
+        conn = self._pool.take()
+        if conn is not None:
+            try:
+                return conn, conn.request(target, data, headers, timeouts[1])
+            except APIConnectionError:  # closed by the server while idle: not a real failure
+                _log(10, "kept connection was dead; reconnecting")
+        conn = _Connection(self._scheme, self._host, self._port, timeouts[0], self._context(), self._proxy)
+        return conn, conn.request(target, data, headers, timeouts[1])
+
     def _attempt(self, target: str, data: bytes, headers: Dict[str, str],
                  timeouts: Tuple[float, float], stream: bool) -> Tuple[_Connection, Any, bytes]:
-        conn = _Connection(self._scheme, self._host, self._port, timeouts, self._context())
-        response = conn.request(target, data, headers)
+        conn, response = self._send(target, data, headers, timeouts)
         try:
+            content = b""
             if response.status >= 300 or not stream:
-                content = self._read_all(conn, response)
+                content = self._read_all(response)
             if response.status >= 300:
                 raise self._status_error(response, content)
             if stream:
-                self._check_event_stream(conn, response)
-                return conn, response, b""
+                self._check_event_stream(response)
+            else:
+                self._pool.give(conn, response)
             return conn, response, content
         except BaseException:
             conn.close()
             raise
 
-    def _read_all(self, conn: _Connection, response: Any) -> bytes:
+    def _read_all(self, response: Any) -> bytes:
         try:
             return _read_body(response, self.max_line_size)
         except _TRANSPORT_ERRORS as exc:
@@ -1208,11 +1367,11 @@ class Anthropic:
         status = response.status
         body = _decode_body(content)
         request_id = response.getheader("request-id")
-        if 300 <= status < 400:
+        if 300 <= status < 400:  # never followed: the key must not go to another host
             body = "redirect to %s not followed (check base_url)" % (response.getheader("location") or "?")
         return _status_error(status, body, response=response, request_id=request_id)
 
-    def _check_event_stream(self, conn: _Connection, response: Any) -> None:
+    def _check_event_stream(self, response: Any) -> None:
         """A 200 that is not SSE (a captive portal, a misrouted gateway) is refused, not parsed."""
         kind = (response.getheader("content-type") or "").split(";")[0].strip().lower()
         if kind == "text/event-stream":
@@ -1252,8 +1411,7 @@ class Messages:
         conn, response, content = client._post("/v1/messages", body, stream=stream, extra_headers=extra_headers,
                                                extra_query=extra_query, timeout=timeout)
         if stream:
-            return Stream(conn, response, client.max_line_size)
-        conn.close()
+            return Stream(conn, response, client.max_line_size, client._pool)
         try:
             data = json.loads(content)
         except ValueError as exc:
@@ -1264,18 +1422,38 @@ class Messages:
             raise APIResponseValidationError("response is not a JSON object", response=response, body=data)
         return Message._from(data)
 
-    def stream(self, **params: Any) -> "MessageStreamManager":
-        """A context manager that sends the request on ``with`` and yields a ``MessageStream``."""
-        return MessageStreamManager(lambda: self.create(stream=True, **params))
+    def stream(self, *, max_resumes: int = 0, **params: Any) -> "MessageStreamManager":
+        """A context manager that sends the request on ``with`` and yields a ``MessageStream``.
+
+        ``max_resumes`` (ours, opt-in): after a dropped or stalled connection mid-answer,
+        re-request up to this many times with the text so far as an assistant prefill and
+        carry on as one seamless stream. Text answers only: a partial thinking or tool-use
+        block cannot be prefilled, and some models do not accept a prefill.
+        """
+        return MessageStreamManager(lambda: MessageStream(
+            self.create(stream=True, **params), restart=self._restart(params), max_resumes=max_resumes))
+
+    def _restart(self, params: Dict[str, Any]) -> Callable[[str], Stream]:
+        def restart(prefill: str) -> Stream:
+            messages = list(params["messages"])
+            last = messages[-1] if messages else {}
+            if last.get("role") == "assistant":  # the caller's own prefill comes first
+                messages[-1] = dict(last, content=last["content"] + prefill)
+            else:
+                messages.append({"role": "assistant", "content": prefill})
+            return self.create(stream=True, **dict(params, messages=messages))
+        return restart
 
 
 class Stream:
     """The raw events of a ``create(stream=True)`` response (``ping`` hidden)."""
 
-    def __init__(self, connection: _Connection, response: Any, max_line_size: int = DEFAULT_MAX_LINE_SIZE) -> None:
+    def __init__(self, connection: _Connection, response: Any, max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+                 pool: Optional[_Pool] = None) -> None:
         self.response = response
-        self._connection = connection
+        self._connection: Optional[_Connection] = connection
         self._max_line_size = max_line_size
+        self._pool = pool
         self._iterator = self.__stream__()
 
     def __iter__(self) -> Iterator[Any]:
@@ -1295,7 +1473,7 @@ class Stream:
                                                  self.response.getheader("request-id"))
 
     def _iter_sse(self) -> Iterator[ServerSentEvent]:
-        return iter_sse(self._connection.iter_bytes(self.response), self._max_line_size)
+        return iter_sse(self._connection.iter_bytes(self.response), self._max_line_size)  # type: ignore
 
     def __stream__(self) -> Iterator[Any]:
         finished = False
@@ -1317,22 +1495,31 @@ class Stream:
                 if kind == "message_stop":
                     finished = True
                 yield event
-            if not finished and not self._connection.closed:
+            conn = self._connection
+            if conn is not None and not conn.closed and not finished:
                 raise _incomplete()
+            if conn is not None and finished and self._pool is not None:
+                self._connection = None  # read to the end: the connection can carry another request
+                self._pool.give(conn, self.response)
         finally:
-            self._connection.close()
+            self.close()
 
     def close(self) -> None:
         """Close the response and its connection; safe from any thread, and more than once."""
-        self._connection.close()
+        conn = self._connection
+        if conn is not None:
+            conn.close()
 
 
 class MessageStream:
     """A streamed message: iterate raw + derived events, or use ``text_stream``."""
 
-    def __init__(self, raw: Stream) -> None:
+    def __init__(self, raw: Stream, *, restart: Optional[Callable[[str], Stream]] = None,
+                 max_resumes: int = 0) -> None:
         self._raw = raw
         self._accumulator = MessageAccumulator()
+        self._restart = restart
+        self._resumes_left = max_resumes
         self._iterator = self.__stream__()
         self.text_stream = _TextStream(self)
 
@@ -1366,9 +1553,28 @@ class MessageStream:
 
     def __stream__(self) -> Iterator[Any]:
         feed = self._accumulator.feed
-        for event in self._raw:
-            for item in feed(event):
-                yield item
+        events: Iterable[Any] = self._raw
+        while True:
+            try:
+                for event in events:
+                    for item in feed(event):
+                        yield item
+                return
+            except APIConnectionError as exc:
+                events = self._resume(exc)
+
+    def _resume(self, error: APIConnectionError) -> Iterator[Any]:
+        """Re-request with the text so far as a prefill; the events continue this message."""
+        message = self._accumulator.message
+        if (self._resumes_left <= 0 or self._restart is None or message is None
+                or any(b.type != "text" for b in message.content)):
+            raise error
+        self._resumes_left -= 1
+        text = "".join(block.text for block in message.content)
+        prefill = text.rstrip()  # the API refuses a prefill that ends in whitespace
+        _log(20, "resuming after %d characters: %s", len(prefill), error)
+        self._raw = self._restart(prefill)
+        return _continued(self._raw, len(message.content) - 1, trim=prefill != text)
 
     def until_done(self) -> None:
         """Read the rest of the stream."""
@@ -1401,6 +1607,25 @@ class MessageStream:
         self._raw.close()
 
 
+def _continued(events: Iterable[Any], last: int, trim: bool) -> Iterator[Any]:
+    """A resumed request's events as the continuation of the interrupted message.
+
+    Its ``message_start`` is dropped; its first block continues block ``last`` (if any),
+    so block indexes move up by ``last``; the whitespace cut from the prefill is not repeated.
+    """
+    shift = max(last, 0)
+    for event in events:
+        kind = event.type
+        if kind == "message_start" or (kind == "content_block_start" and event.index == 0 and last >= 0):
+            continue
+        if kind.startswith("content_block"):
+            event.index += shift
+        if trim and kind == "content_block_delta" and getattr(event.delta, "type", None) == "text_delta":
+            event.delta.text = event.delta.text.lstrip()
+            trim = not event.delta.text
+        yield event
+
+
 class _TextStream:
     """``stream.text_stream``: the text deltas; ``close()`` closes the stream (from any thread)."""
 
@@ -1427,12 +1652,12 @@ class _TextStream:
 class MessageStreamManager:
     """What ``messages.stream()`` returns: the request goes out on ``with``."""
 
-    def __init__(self, make: Callable[[], Stream]) -> None:
+    def __init__(self, make: Callable[[], MessageStream]) -> None:
         self._make = make
         self._stream: Optional[MessageStream] = None
 
     def __enter__(self) -> MessageStream:
-        self._stream = MessageStream(self._make())
+        self._stream = self._make()
         return self._stream
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -1026,9 +1026,10 @@ TEST_KEY = "sk-ant-test-0123456789-SECRET"
 class Server:
     """A loopback HTTP server (127.0.0.1, port 0) that plays scripted replies in order."""
 
-    def __init__(self, *replies):
+    def __init__(self, *replies, tls=None):
         self.replies = list(replies)
         self.requests = []
+        self.connections = 0
         self.stopping = threading.Event()
         outer = self
 
@@ -1038,6 +1039,10 @@ class Server:
             def log_message(self, *args):
                 pass
 
+            def setup(self):
+                super().setup()
+                outer.connections += 1
+
             def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
@@ -1046,7 +1051,7 @@ class Server:
                                        "body": self.body})
                 reply = outer.replies.pop(0) if len(outer.replies) > 1 else outer.replies[0]
                 reply(self, outer)
-                self.close_connection = True
+                self.close_connection = not getattr(reply, "keep_alive", False)
 
         class Quiet(ThreadingHTTPServer):
             request_queue_size = 128  # many clients connect at once in the concurrency tests
@@ -1057,9 +1062,11 @@ class Server:
 
         self.httpd = Quiet(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        if tls is not None:  # an ssl.SSLContext for the server side
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True)
         self.thread.start()
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.httpd.server_address[1])
 
     def close(self):
         self.stopping.set()
@@ -1071,8 +1078,8 @@ class Server:
 def serve():
     servers = []
 
-    def start(*replies):
-        servers.append(Server(*replies))
+    def start(*replies, **options):
+        servers.append(Server(*replies, **options))
         return servers[-1]
     yield start
     for s in servers:
@@ -2060,3 +2067,497 @@ def test_fifty_async_streams_each_get_their_own_events(serve):
         return dict(await asyncio.gather(*(one(client, i) for i in range(50))))
     results = run_async(main())
     assert results == {i: "".join(" q%d-%d" % (i, k) for k in range(3)) for i in range(50)}
+
+
+# -- Restricted networks and hostile input -------------------------------------------------
+
+import base64
+import ssl
+
+# A throwaway CA and a server certificate for 127.0.0.1 it signed (valid for 100 years),
+# made with openssl for these tests only. The key protects nothing.
+TEST_CA_PEM = """-----BEGIN CERTIFICATE-----
+MIIDMzCCAhugAwIBAgIUQzGX3LQXe6grx7ibOOT8FKaQi3MwDQYJKoZIhvcNAQEL
+BQAwIDEeMBwGA1UEAwwVY2xhdWRlX3N0cmVhbSB0ZXN0IENBMCAXDTI2MTEyNDA3
+MDkxNVoYDzIxMjYxMDMxMDcwOTE1WjAgMR4wHAYDVQQDDBVjbGF1ZGVfc3RyZWFt
+IHRlc3QgQ0EwggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQCZTyKLZGJa
+wK6oc9C+/JXKvSEgWgAM+no8wsRm8RsbZ/xPkLshBUclClM6dkpPM69cvfm2GIyl
+pvs0rd0aN5J7dckKemTN15OOsFQ8jiK6s2pHudIsOlemB7FcEOFuamH7XB3z209s
+2/4IXqABWSLBMpn6mgpCg9h3P7BWLAGBYEfYOzjjKxS78ctOo+wLBfelIVkQ0wW0
+VGhvn7LC6+xjoDmzPyMiPH6naMIybHBjYTBQ7Cww6vhtQ7npoRoftrCSH0sSxpva
+eqtkCUHkDNLcy9OUSLfDLPWxgDftlt7jdEhXyF/C1M8oXpL/CdqHqaZFD468ltDX
+5ULbiOqNfFwhAgMBAAGjYzBhMB0GA1UdDgQWBBQ1N6lHJU5teqV8Vqf2nTTVwKEu
+/TAfBgNVHSMEGDAWgBQ1N6lHJU5teqV8Vqf2nTTVwKEu/TAPBgNVHRMBAf8EBTAD
+AQH/MA4GA1UdDwEB/wQEAwIBBjANBgkqhkiG9w0BAQsFAAOCAQEAEMVR0aYihrMc
++AIzuR2sVI3JGcmRXCTojiayP8ISHWKi9y4ICXOiJcVxQUDeJW9R77+asqBqgOJW
+66FyhruRGEG9Luo62w1+DBzI1Vd1KZFa8o+nA1JfbURNFBs4f76/FcASGOWjkKQq
+8hwXyy9HlqTvV2Or8QkhMhTecrnrOvl4cpN/ixMEKh5keT+lToOKEpEqxr+LCacF
+LEhaZkiv/M8ev7d4JWBo+W8K0ALmUzerJoRhg2JFWwZYcDQ2J1mn3BoPEk/UFNyB
+w4GKHlcK0iXV58GvAMkA4CRQ7WdmZ1tY7FzlUXo6ijNkA5erk3LdxkYTOQBuFJVi
+BgF2iDXyGQ==
+-----END CERTIFICATE-----
+"""
+TEST_SERVER_PEM = """-----BEGIN CERTIFICATE-----
+MIIDUTCCAjmgAwIBAgIUeyG1EnadbQv19ahlwqVlpBCJLq8wDQYJKoZIhvcNAQEL
+BQAwIDEeMBwGA1UEAwwVY2xhdWRlX3N0cmVhbSB0ZXN0IENBMCAXDTI2MTEyNDA3
+MDkxNVoYDzIxMjYxMDMxMDcwOTE1WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwggEi
+MA0GCSqGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQCZMMqyHhJB7867/vfeG/anwdRN
+JjY9eOKkz8XvvqQSq1dcv5aBjhik3DJyjCeDIjStNCW1QnDUpWzfQce5jq6AoTC/
+ejSiBWubn4tJoeDbZT9saDpXehYZ6a8p1WBsjMC/H3hf48lhD4NJmTiEKZKQv2vp
+IIn5KG4Vd+NG5PmcFyowG88YekNkcyoSQdaYFcT4EiCrMagJOOP38BnWBtHZwIdR
+SPlQHmUN3HNlUEMkrFaO7WYwd9Ua8n31ITXlVVIVsQ2lB3W394uKSOL+/t4yqGF4
+z4C9r1qms2RPcoEKIEruOzXVF4aawUJatoTw0ydRFY1kvKvbngbI4+T3I1D5AgMB
+AAGjgYwwgYkwGgYDVR0RBBMwEYcEfwAAAYIJbG9jYWxob3N0MAkGA1UdEwQCMAAw
+CwYDVR0PBAQDAgWgMBMGA1UdJQQMMAoGCCsGAQUFBwMBMB0GA1UdDgQWBBQ9zozh
+d/mJ2mQJ3lP8Hx4/EyCX+TAfBgNVHSMEGDAWgBQ1N6lHJU5teqV8Vqf2nTTVwKEu
+/TANBgkqhkiG9w0BAQsFAAOCAQEAYdsni/SCuAcpXB2L4yR1YUtOXOBYRK2TH/bF
+2SDNPvylzfYZwqND5kur5xn+HVB0D6RQ22UJ9ttxyKwTDc0DyqinS7atIbnvAdz9
+ZQQ9SiuZrGWvD3EW0hXZjG7SNjqFZHEdyeI/WwB1GDIB00dmHmGs84891ja+Xbyz
+lILxXz/jp/JeL2ZMSw28/s6ZHisywxpu9ZLg3jul/jJ0EhbQRDWHanh5Dhz2cRrr
+vI++QL5DY/lLA+DuY9jLSb4RKcybvdZoNWSOuHv9AMLbQDfTuPCm0M0tu+x31P8w
+42iVAFC/f2hvEQMHUa22sC6yoyVZHwgabY1lifzVWM5LGuMO2g==
+-----END CERTIFICATE-----
+"""
+TEST_SERVER_KEY = """-----BEGIN PRIVATE KEY-----
+MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQCZMMqyHhJB7867
+/vfeG/anwdRNJjY9eOKkz8XvvqQSq1dcv5aBjhik3DJyjCeDIjStNCW1QnDUpWzf
+Qce5jq6AoTC/ejSiBWubn4tJoeDbZT9saDpXehYZ6a8p1WBsjMC/H3hf48lhD4NJ
+mTiEKZKQv2vpIIn5KG4Vd+NG5PmcFyowG88YekNkcyoSQdaYFcT4EiCrMagJOOP3
+8BnWBtHZwIdRSPlQHmUN3HNlUEMkrFaO7WYwd9Ua8n31ITXlVVIVsQ2lB3W394uK
+SOL+/t4yqGF4z4C9r1qms2RPcoEKIEruOzXVF4aawUJatoTw0ydRFY1kvKvbngbI
+4+T3I1D5AgMBAAECggEADGaqwf3f3ylD7xbA3LYezY3KBe97TJal96Q/kxziY1su
+LfqZ0HsUUPmSYTt/UgT0MWFF/C/DZTN5u3Ozxg21iqwsf2kBLGyL6C6ONAkVZC1a
+E7M2+zCNls4YDqbmBg45kZSWm2HxQhjjY+iHbrYpgJY+bMI5k8tLaL7VIz6+Biip
+xPn+/R15jr5hIQZIqmivOVrhnlTt04R3bgf4lNnAqoTb5+W7V2MPwwmE0tRPIy/k
+4oAjDRVBRqiDca3Q+kM1bxeURU/yRtfWycBQVnjeW1YyGtvpKhfvwgcEl+4onmJ4
+YG2ggKY5Hq4Kpqz4qE/5PgmJe62ELOniQHIqVQCfEQKBgQDUFjlj+yYREOPMjdY+
+ttSmCzeb4LxmPa5PopJTrbEN2hZ3OOZ9ClFu0M0nB0HgABUM5iW+Fvng01GcA+9D
+m4prlrGAazFAkNzZ4HCVg9sVqjgo8Ud4iVOKT5KM7ujwxEtwgHGepw0Mb9nU6y9x
+pfWFLB1jAXqbErvhdd0GxiX/CwKBgQC46L3gUQi6Y+ekky6Vd0oMnoRrgwyB6xW6
+fnFV2TcyQrHset8ECSSREAaekwQQCveImEKYeJGHGlAJiGRzu2dy5hUzLKMUNLTE
+wmalS9uObRFyMIOG+13Y/toB9IKWriq9VkWWv5Hzl/87ig2Sz/M9fMj2/ND3gunH
+JmuuCuNCiwKBgAPLxgkxFJRXngwqObxzn0i9iKhElHqr/fO08DOJN1MNJTvLC+0P
+Azgdip55NcehmL7bW6+UT7KjdaF6PI0UOp0EXHb09DO4pAtORhWW/5PasRiigOn6
+Y0FlfTUCja7JhKQl2GLDkKs5UUfLUdUR6FwS1w/PlfcylaRKbMNTRpjTAoGAbfdE
+DKZEeYy2kwJQ3uS9bfnLqKCcDJuBJZLS1gpDMCnH5GpCPQUu8PJF7YJjFSNgiKR8
+Xm69pUo5tSGfE9CsugEpNHDkXzzlEGrIXp9ZaD9m87D0V48gBc+yWR1PmErl8gnf
+gsJVCzgmuwLkBZ6T+so+Pdymbbw2SZCI0014T/cCgYBR/hmbbSlKR/rhk5t58C/t
+C4l0cjD7Ui4a5VT9+DFC0CSFsplF/OY3wHLX55xckwe+HsNaqI+z0V8rWR14eweZ
+QLI5hqYeU2rDlvZv2piePZ/+zVsdT/tfBRBGZ/zKEijQscdqPycKMmjAXWpOHtep
+ruo1aodxN2GvZAniWimF+w==
+-----END PRIVATE KEY-----
+"""
+
+
+@pytest.fixture
+def certs(tmp_path):
+    """Paths of the test CA, and server/client contexts built from the shipped PEMs."""
+    ca = tmp_path / "ca.pem"
+    ca.write_text(TEST_CA_PEM)
+    chain = tmp_path / "server.pem"
+    chain.write_text(TEST_SERVER_PEM + TEST_SERVER_KEY)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(str(chain))
+    trusting = ssl.create_default_context(cafile=str(ca))
+    return {"ca": str(ca), "server": server, "client": trusting}
+
+
+def keep(reply):
+    reply.keep_alive = True
+    return reply
+
+
+class Proxy:
+    """A loopback HTTP proxy: CONNECT tunnels and absolute-form requests, or a refusal."""
+
+    def __init__(self, refuse=None, require_auth=None):
+        import socketserver
+        self.seen = []  # (request line, headers) of what the proxy received
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            rbufsize = 0  # unbuffered: nothing the client sent can hide in a buffer before the relay
+
+            def handle(self):
+                line = self.rfile.readline().decode("latin-1").strip()
+                headers = {}
+                while True:
+                    h = self.rfile.readline().decode("latin-1").strip()
+                    if not h:
+                        break
+                    name, _, value = h.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                outer.seen.append((line, headers))
+                method, target, _ = line.split(" ", 2)
+                if refuse or (require_auth and headers.get("proxy-authorization") != require_auth):
+                    code = refuse or 407
+                    self.wfile.write(b"HTTP/1.1 %d Refused\r\ncontent-length: 0\r\n\r\n" % code)
+                    return
+                if method == "CONNECT":
+                    host, port = target.rsplit(":", 1)
+                    upstream = socket.create_connection((host, int(port)))
+                    self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                else:  # absolute-form: forward as origin-form, without the proxy's headers
+                    url = urlsplit(target)
+                    upstream = socket.create_connection((url.hostname, url.port))
+                    head = ["%s %s HTTP/1.1" % (method, url.path + ("?" + url.query if url.query else ""))]
+                    head += ["%s: %s" % kv for kv in headers.items() if kv[0] != "proxy-authorization"]
+                    upstream.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+                    upstream.sendall(self.rfile.read(int(headers.get("content-length", 0))))
+                self.relay(upstream)
+
+            def relay(self, upstream):
+                import select
+                ends = [self.connection, upstream]
+                while True:
+                    ready = select.select(ends, [], [], 5)[0]
+                    if not ready:
+                        return
+                    for end in ready:
+                        data = end.recv(65536)
+                        if not data:
+                            upstream.close()
+                            return
+                        (upstream if end is self.connection else self.connection).sendall(data)
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+            def handle_error(self, request, address):
+                pass
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True).start()
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def proxy():
+    proxies = []
+
+    def start(**options):
+        proxies.append(Proxy(**options))
+        return proxies[-1]
+    yield start
+    for p in proxies:
+        p.close()
+
+
+from urllib.parse import urlsplit  # noqa: E402
+
+
+def test_https_through_a_connect_tunnel_with_credentials(serve, proxy, certs):
+    server = serve(sse(HELLO), tls=certs["server"])
+    auth = "Basic " + base64.b64encode(b"user:p@ss word").decode()
+    tunnel = proxy(require_auth=auth)
+    client = client_for(server, proxy=tunnel.url.replace("//", "//user:p%40ss%20word@"), ssl_context=certs["client"])
+    with client.messages.stream(**PARAMS) as stream:
+        assert stream.get_final_text() == "Hello, world"
+    line, headers = tunnel.seen[0]
+    port = server.url.rsplit(":", 1)[1]
+    assert line.startswith("CONNECT 127.0.0.1:%s HTTP/1." % port) and headers["proxy-authorization"] == auth
+    assert "proxy-authorization" not in server.requests[0]["headers"]  # credentials go to the proxy only
+    assert "p@ss" not in repr(client) and "p%40ss" not in repr(client)
+
+
+def test_http_through_a_proxy_in_absolute_form(serve, proxy):
+    server = serve(sse(HELLO))
+    forward = proxy()
+    with client_for(server, proxy=forward.url).messages.stream(**PARAMS) as stream:
+        assert stream.get_final_text() == "Hello, world"
+    assert forward.seen[0][0] == "POST %s/v1/messages HTTP/1.1" % server.url
+    assert server.requests[0]["body"]["messages"] == PARAMS["messages"]
+
+
+def test_proxy_from_environment_and_no_proxy(serve, proxy, certs, monkeypatch):
+    server = serve(sse(HELLO), tls=certs["server"])
+    tunnel = proxy()
+    monkeypatch.setenv("HTTPS_PROXY", tunnel.url)
+    monkeypatch.delenv("https_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with client_for(server, ssl_context=certs["client"]).messages.stream(**PARAMS) as stream:
+        stream.until_done()
+    assert len(tunnel.seen) == 1
+    monkeypatch.setenv("NO_PROXY", "example.com, 127.0.0.1")
+    with client_for(server, ssl_context=certs["client"]).messages.stream(**PARAMS) as stream:
+        stream.until_done()
+    monkeypatch.delenv("NO_PROXY")
+    with client_for(server, ssl_context=certs["client"], proxy=None).messages.stream(**PARAMS) as stream:
+        stream.until_done()
+    assert len(tunnel.seen) == 1 and len(server.requests) == 3
+
+
+@pytest.mark.parametrize("env,scheme,host,expected", [
+    ({"HTTPS_PROXY": "http://p:1"}, "https", "api.anthropic.com", "http://p:1"),
+    ({"HTTPS_PROXY": "http://upper:1", "https_proxy": "http://lower:1"}, "https", "h", "http://lower:1"),
+    ({"ALL_PROXY": "http://all:1"}, "https", "h", "http://all:1"),
+    ({"HTTP_PROXY": "http://p:1"}, "https", "h", None),  # only the scheme's own variable, or ALL_PROXY
+    ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "*"}, "https", "h", None),
+    ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "anthropic.com"}, "https", "api.anthropic.com", None),
+    ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": ".anthropic.com"}, "https", "api.anthropic.com", None),
+    ({"HTTPS_PROXY": "http://p:1", "no_proxy": "other.com,api.anthropic.com"}, "https", "api.anthropic.com", None),
+    ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "10.0.0.7"}, "https", "10.0.0.7", None),
+    ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "10.0.0.7"}, "https", "10.0.0.70", "http://p:1"),
+    ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "nthropic.com"}, "https", "api.anthropic.com", "http://p:1"),
+    ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "api.anthropic.com:8443"}, "https", "api.anthropic.com", "http://p:1"),
+])
+def test_environment_proxy_rules(monkeypatch, env, scheme, host, expected):
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert cs._env_proxy(scheme, host, 443) == expected
+
+
+@pytest.mark.parametrize("code", [407, 403, 502])
+def test_refused_tunnel_names_the_status_and_is_not_retried(serve, proxy, certs, code):
+    server = serve(sse(HELLO), tls=certs["server"])
+    tunnel = proxy(refuse=code)
+    client = client_for(server, proxy=tunnel.url.replace("//", "//alice:hunter2@"), ssl_context=certs["client"],
+                        max_retries=2)
+    with pytest.raises(cs.APIConnectionError) as info:
+        client.messages.create(**PARAMS)
+    assert str(code) in str(info.value) and "proxy" in str(info.value)
+    assert "hunter2" not in str(info.value) and "alice" not in str(info.value)
+    assert len(tunnel.seen) == 1 and server.requests == []
+
+
+def test_tls_verified_with_ssl_cert_file(serve, certs, monkeypatch):
+    server = serve(sse(HELLO), tls=certs["server"])
+    monkeypatch.setenv("SSL_CERT_FILE", certs["ca"])
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        assert stream.get_final_text() == "Hello, world"
+
+
+def test_tls_unknown_ca_is_a_certificate_error_not_retried(serve, certs, monkeypatch):
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    server = serve(sse(HELLO), tls=certs["server"])
+    started = time.monotonic()
+    with pytest.raises(cs.APIConnectionError) as info:
+        client_for(server, max_retries=2).messages.create(**PARAMS)
+    assert "certificate" in str(info.value) and "SSL_CERT_FILE" in str(info.value)
+    assert time.monotonic() - started < 0.3 and server.requests == []  # no backoff: not retried
+
+
+def test_sequential_requests_reuse_one_connection(serve):
+    server = serve(keep(sse(HELLO)))
+    client = client_for(server)
+    for _ in range(3):
+        with client.messages.stream(**PARAMS) as stream:
+            assert stream.get_final_text() == "Hello, world"
+    body = {"id": "m", "type": "message", "role": "assistant", "content": [], "usage": {}}
+    server.replies = [keep(status(200, body))]
+    client.messages.create(**PARAMS)
+    assert len(server.requests) == 4 and server.connections == 1
+
+
+def test_abandoned_or_failed_streams_are_not_reused(serve):
+    server = serve(keep(sse(HELLO)))
+    client = client_for(server)
+    with client.messages.stream(**PARAMS) as stream:
+        next(iter(stream))  # stop early: the rest of the body is unread
+    with client.messages.stream(**PARAMS) as stream:
+        stream.until_done()
+    assert server.connections == 2
+    server.replies = [keep(sse(HELLO[:4], end=False))]  # rides the kept connection, then fails
+    with client.messages.stream(**PARAMS) as stream, pytest.raises(cs.APIConnectionError):
+        stream.until_done()
+    server.replies = [keep(sse(HELLO))]
+    with client.messages.stream(**PARAMS) as stream:
+        stream.until_done()
+    assert server.connections == 3  # the failed one was dropped, not handed out again
+
+
+def test_dead_kept_connection_is_replaced_transparently(serve):
+    server = serve(keep(sse(HELLO)), reset(), keep(sse(HELLO)))
+    client = client_for(server, max_retries=0)
+    for _ in range(2):
+        with client.messages.stream(**PARAMS) as stream:
+            assert stream.get_final_text() == "Hello, world"
+    assert len(server.requests) == 3 and server.connections == 2
+
+
+def test_gzip_is_never_requested(serve):
+    server = serve(sse(HELLO))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        stream.until_done()
+    assert server.requests[0]["headers"].get("accept-encoding", "identity") == "identity"
+
+
+def test_oversized_line_is_refused_as_soon_as_the_cap_passes(serve):
+    def reply(h, server):
+        head(h)
+        chunk(h, sse_of([message_start(), text_block()]) + b"data: ")
+        for _ in range(20):
+            chunk(h, b"x" * (1024 * 1024))
+        h.wfile.write(b"0\r\n\r\n")
+    server = serve(reply)
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        with pytest.raises(cs.APIResponseValidationError, match="exceeds 16777216 bytes"):
+            stream.until_done()
+    server.replies = [reply]
+    with client_for(server, max_line_size=1024 * 1024).messages.stream(**PARAMS) as stream:
+        with pytest.raises(cs.APIResponseValidationError, match="exceeds 1048576 bytes"):
+            stream.until_done()
+
+
+@pytest.mark.parametrize("headers", [[("x-h%d" % i, "v") for i in range(150)], [("x-long", "v" * 70000)]])
+def test_oversized_headers_are_refused(serve, headers):
+    server = serve(sse(HELLO, headers=headers))
+    with pytest.raises(cs.APIResponseValidationError, match="headers"):
+        client_for(server, max_retries=2).messages.create(stream=True, **PARAMS)
+    assert len(server.requests) == 1
+
+
+def test_no_credential_in_any_repr_message_or_log(serve, proxy, caplog, monkeypatch):
+    import logging
+    monkeypatch.setenv("ANTHROPIC_LOG", "debug")
+    caplog.set_level(logging.DEBUG, logger="claude_stream")
+    forward = proxy()
+    error = ("error", json.dumps({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}))
+    server = serve(status(529, headers=[("retry-after-ms", "1")]), sse(HELLO), sse(HELLO[:4] + [error]), status(401))
+    secret_proxy = forward.url.replace("//", "//bob:PROXYSECRET@")
+    client = cs.Anthropic(api_key=TEST_KEY, auth_token="TOKENSECRET", base_url=server.url, proxy=secret_proxy,
+                          max_retries=1)
+    seen = [repr(client), repr(client.with_options(timeout=3)), repr(cs.AsyncAnthropic(api_key=TEST_KEY))]
+    with client.messages.stream(**PARAMS) as stream:
+        stream.until_done()
+        seen += [repr(stream), repr(stream.get_final_message()), repr(stream._raw)]
+    for attempt in (lambda: client.messages.stream(**PARAMS).__enter__().until_done(),
+                    lambda: client.messages.create(**PARAMS)):
+        with pytest.raises(cs.APIError) as info:
+            attempt()
+        seen += [repr(info.value), str(info.value), repr(info.value.body)]
+    seen.append(caplog.text)
+    assert "retrying" in caplog.text and "POST" in caplog.text
+    for text in seen:
+        for secret in (TEST_KEY, "TOKENSECRET", "PROXYSECRET"):
+            assert secret not in text
+    assert server.requests[0]["headers"]["x-api-key"] == TEST_KEY  # it was sent, just never shown
+
+
+def test_resume_after_a_drop_gives_one_seamless_answer(serve):
+    first = sse([message_start(), text_block(), text_delta("The answer "), text_delta("is")], end=False)
+    rest = sse([message_start(), text_block(), text_delta(" forty-two."), ev("content_block_stop", index=0)]
+               + finish())
+    server = serve(first, rest)
+    with client_for(server).messages.stream(max_resumes=1, **PARAMS) as stream:
+        texts = list(stream.text_stream)
+        message = stream.get_final_message()
+    assert texts == ["The answer ", "is", " forty-two."]
+    assert message.content[0].text == "The answer is forty-two." and len(message.content) == 1
+    assert server.requests[1]["body"]["messages"][-1] == {"role": "assistant", "content": "The answer is"}
+
+
+def test_resume_trims_whitespace_from_the_prefill_and_the_continuation(serve):
+    first = sse([message_start(), text_block(), text_delta("Hello, ")], end=False)
+    rest = sse([message_start(), text_block(), text_delta(" world"), ev("content_block_stop", index=0)] + finish())
+    server = serve(first, rest)
+    with client_for(server).messages.stream(max_resumes=2, **PARAMS) as stream:
+        assert stream.get_final_text() == "Hello, world"
+    assert server.requests[1]["body"]["messages"][-1]["content"] == "Hello,"
+
+
+def test_resume_is_off_by_default_and_refuses_non_text_blocks(serve):
+    drop = sse([message_start(), text_block(), text_delta("x")], end=False)
+    server = serve(drop, sse(HELLO))
+    with client_for(server).messages.stream(**PARAMS) as stream, pytest.raises(cs.APIConnectionError):
+        stream.until_done()
+    thinking = sse([message_start(), ev("content_block_start", index=0, content_block={
+        "type": "thinking", "thinking": "", "signature": ""}),
+        ev("content_block_delta", index=0, delta={"type": "thinking_delta", "thinking": "hm"})], end=False)
+    server = serve(thinking, sse(HELLO))
+    with client_for(server).messages.stream(max_resumes=3, **PARAMS) as stream, pytest.raises(cs.APIConnectionError):
+        stream.until_done()
+    assert len(server.requests) == 1
+
+
+# The fault matrix: each failure a restricted network or a broken server can produce, and
+# exactly what the caller sees. Text that arrived before a failure is kept, never repeated.
+
+def drip(data, gap):
+    def reply(h, server):
+        head(h)
+        for i in range(len(data)):
+            chunk(h, data[i:i + 1])
+            time.sleep(gap)
+        h.wfile.write(b"0\r\n\r\n")
+    return reply
+
+
+def framed(data, cuts):
+    """The body as chunks cut at ``cuts`` (byte offsets): boundaries land where the test wants."""
+    def reply(h, server):
+        head(h)
+        last = 0
+        for cut in list(cuts) + [len(data)]:
+            chunk(h, data[last:cut])
+            last = cut
+        h.wfile.write(b"0\r\n\r\n")
+    return reply
+
+
+UNICODE = [message_start(), text_block(), ("content_block_delta", json.dumps(
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "caf\u00e9 \u2713 \U0001f600"}},
+    ensure_ascii=False)), ev("content_block_stop", index=0)]
+UNICODE_BYTES = sse_of(UNICODE + finish()).replace(b"\n", b"\r\n")
+EMOJI_AT = UNICODE_BYTES.index("\U0001f600".encode())
+CRLF_AT = UNICODE_BYTES.index(b"\r\n")
+ERROR_EVENT = ("error", json.dumps({"type": "error", "error": {"type": "api_error", "message": "boom"}}))
+PARTIAL = [message_start(), text_block(), text_delta("kept ")]
+
+FAULTS = [
+    # id, replies, client options, expected exception (None: success), expected text
+    ("reset-before-headers", [reset()], {}, cs.APIConnectionError, None),
+    ("reset-after-3-events", [sse(PARTIAL, end=False)], {}, cs.APIConnectionError, "kept "),
+    ("stall-before-headers", [stall(5)], {"timeout": 0.3}, cs.APITimeoutError, None),
+    ("stall-mid-body", [sse(PARTIAL, pause_after=2, pause=5)], {"timeout": 0.3}, cs.APITimeoutError, "kept "),
+    ("slow-drip-one-byte", [drip(sse_of(HELLO), 0.001)], {"timeout": 0.25}, None, "Hello, world"),
+    ("chunk-inside-utf8", [framed(UNICODE_BYTES, [EMOJI_AT + 1, EMOJI_AT + 3])], {}, None, "caf\u00e9 \u2713 \U0001f600"),
+    ("chunk-inside-crlf", [framed(UNICODE_BYTES, [CRLF_AT + 1, CRLF_AT + 3])], {}, None, "caf\u00e9 \u2713 \U0001f600"),
+    ("429-retry-after-ms", [status(429, headers=[("retry-after-ms", "20")]), sse(HELLO)], {"max_retries": 1},
+     None, "Hello, world"),
+    ("529-retry-after", [status(529, headers=[("retry-after", "0.02")]), sse(HELLO)], {"max_retries": 1},
+     None, "Hello, world"),
+    ("500-should-retry-false", [status(500, headers=[("x-should-retry", "false")]), sse(HELLO)],
+     {"max_retries": 2}, cs.InternalServerError, None),
+    ("error-event-after-text", [sse(PARTIAL + [ERROR_EVENT])], {}, cs.InternalServerError, "kept "),
+    ("ends-without-message-stop", [sse(PARTIAL)], {}, cs.APIConnectionError, "kept "),
+    ("malformed-json-data", [sse(PARTIAL + [("content_block_delta", '{"type": "content_block_delta", ')])], {},
+     cs.APIResponseValidationError, "kept "),
+    ("html-502-from-gateway", [status(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+                                      content_type="text/html")], {}, cs.InternalServerError, None),
+    ("200-not-event-stream", [status(200, b"<html>captive portal</html>", content_type="text/html")], {},
+     cs.APIResponseValidationError, None),
+]
+
+
+@pytest.mark.parametrize("replies,options,error,text", [f[1:] for f in FAULTS], ids=[f[0] for f in FAULTS])
+def test_fault_matrix(serve, replies, options, error, text):
+    server = serve(*replies)
+    options = dict({"max_retries": 0}, **options)
+    texts = []
+    stream = None
+    started = time.monotonic()
+    try:
+        with client_for(server, **options).messages.stream(**PARAMS) as stream:
+            for piece in stream.text_stream:
+                texts.append(piece)
+    except cs.APIError as exc:
+        assert error is not None and type(exc) is error, repr(exc)
+    else:
+        assert error is None, "expected %s" % error.__name__
+    assert time.monotonic() - started < 3.0
+    if text is not None:
+        assert "".join(texts) == text  # nothing lost, nothing repeated
+        assert stream.current_message_snapshot.content[0].text == text
+    if error is None:
+        assert stream.get_final_message().stop_reason == "end_turn"

@@ -516,6 +516,9 @@ def main(argv):
         samples = run_rounds(ctx, cfg, cases, port)
         rows = build_rows(samples, imports, cfg)
         print_table(rows)
+        failed = sum("error" in s for runs in samples.values() for rs in runs.values() for s in rs)
+        if failed:
+            print("note: %d worker runs failed (listed above); medians use the rest" % failed)
         checks = targets(rows)
         print("\nTargets:")
         for name, verdict, detail in checks:
@@ -532,7 +535,6 @@ def main(argv):
             json.dump({"python": sys.version, "platform": platform.platform(), "config": cfg,
                        "sdk_python": args.sdk_python, "features": features, "imports": imports,
                        "samples": samples, "rows": [[m, v] for m, v, _ in rows], "targets": checks}, f, indent=1)
-    failed = [s for runs in samples.values() for rs in runs.values() for s in rs if "error" in s]
     return 1 if failed else 0  # target FAILs are results, not errors
 
 
