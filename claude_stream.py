@@ -74,9 +74,11 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import MISSING, dataclass, field, make_dataclass
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 from urllib.parse import urlencode, urlsplit
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations are never evaluated at run time: typing costs import time only
+    from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -218,10 +220,40 @@ def _dump(value: Any) -> Any:
     return value
 
 
-class BaseModel:
+class _ModelType(type):
+    """Makes each model a dataclass on first asking, so importing costs no ``dataclasses``.
+
+    ``dataclasses.is_dataclass``, ``fields``, ``asdict`` and ``replace`` look up
+    ``__dataclass_fields__``; the first lookup builds it from the model's field table.
+    """
+
+    def __getattr__(cls, name: str) -> Any:
+        if name != "__dataclass_fields__" or "_defaults" not in cls.__dict__:
+            raise AttributeError(name)
+        import dataclasses
+        specs = [(k, "Any", dataclasses.field(default_factory=v) if isinstance(v, type)
+                  else dataclasses.field(default=v)) for k, v in cls._defaults.items()]
+        shadow = dataclasses.make_dataclass(cls.__name__, specs, init=False, repr=False, eq=False)
+        cls.__dataclass_fields__ = shadow.__dataclass_fields__
+        cls.__dataclass_params__ = shadow.__dataclass_params__
+        return cls.__dataclass_fields__
+
+
+class BaseModel(metaclass=_ModelType):
     """Base of every model: attributes are the JSON fields; unknown fields are kept."""
 
     _nested: Dict[str, Callable[[Any], Any]] = {}
+    _defaults: Dict[str, Any] = {}  # field -> default; a class default is a factory
+
+    def __init__(self, **fields: Any) -> None:
+        """Keyword construction: declared fields get their defaults; other keywords are kept."""
+        d = self.__dict__
+        for name, default in self._defaults.items():
+            if name in fields:
+                d[name] = fields.pop(name)
+            else:
+                d[name] = default() if isinstance(default, type) else default
+        d.update(fields)
 
     @classmethod
     def construct(cls, **fields: Any) -> "BaseModel":
@@ -238,12 +270,19 @@ class BaseModel:
         obj.__dict__ = data
         return obj
 
+    @classmethod
+    def _from_flat(cls, data: Dict[str, Any]) -> Any:
+        """``_from`` for classes without nested models: the hot path for deltas and events."""
+        obj = cls.__new__(cls)
+        obj.__dict__ = data
+        return obj
+
     def __getattr__(self, name: str) -> Any:
         # Only called for a missing attribute: a list/dict field the JSON left out reads as
-        # its (fresh, unstored) default, like the simple fields' class-level defaults.
-        spec = getattr(type(self), "__dataclass_fields__", {}).get(name)
-        if spec is not None and spec.default_factory is not MISSING:
-            return spec.default_factory()
+        # a fresh (unstored) default, like the simple fields' class-level defaults.
+        default = type(self)._defaults.get(name)
+        if isinstance(default, type):
+            return default()
         raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
 
     def _fields(self) -> Dict[str, Any]:
@@ -276,17 +315,19 @@ class BaseModel:
 
 def _model(cls_name: str, base: type = BaseModel, /, *, nested: Optional[Dict[str, Any]] = None,
            **defaults: Any) -> Any:
-    """Declare a dataclass model: ``defaults`` are its JSON fields in order, with defaults.
+    """Declare a model: ``defaults`` are its JSON fields in order, with their defaults.
 
     A default that is a class (``list``, ``dict``, ``Usage``) is a factory for a fresh one.
     ``nested`` maps a field to the converter that turns its JSON into models.
     """
-    specs = [(k, Any, field(default_factory=v) if isinstance(v, type) else field(default=v))
-             for k, v in defaults.items()]
-    namespace = {"__module__": __name__, "_nested": dict(getattr(base, "_nested", {}), **(nested or {}))}
-    cls = make_dataclass(cls_name, specs, bases=(base,), namespace=namespace, repr=False, eq=False)
-    cls.__doc__ = "The ``%s`` object of the Messages API." % (defaults.get("type") or cls_name)
-    return cls
+    fields = dict(base._defaults, **defaults)  # type: ignore[attr-defined]
+    nested = dict(base._nested, **(nested or {}))  # type: ignore[attr-defined]
+    namespace = {k: v for k, v in fields.items() if not isinstance(v, type)}  # class-level defaults
+    namespace.update(__module__=__name__, __annotations__={k: "Any" for k in fields}, _defaults=fields,
+                     _nested=nested, __doc__="The ``%s`` object of the Messages API." % (fields.get("type") or cls_name))
+    if not nested:
+        namespace["_from"] = BaseModel.__dict__["_from_flat"]  # the classmethod itself, unbound
+    return _ModelType(cls_name, (base,), namespace)
 
 
 def _any(value: Any) -> Any:
@@ -447,16 +488,23 @@ def _lazy_snapshot(cls: type, compute: Callable[[Any], Any]) -> None:
 # CRLF end a line (never U+2028, U+0085 or VT, which str.splitlines would honour), and each
 # complete line is decoded on its own, so a UTF-8 character split between reads is whole.
 
-@dataclass
 class ServerSentEvent:
     """One dispatched event: ``event`` is None when the block had no ``event:`` field."""
-    event: Optional[str] = None
-    data: str = ""
-    id: Optional[str] = None
-    retry: Optional[int] = None
+    __slots__ = ("event", "data", "id", "retry")
+
+    def __init__(self, event: Optional[str] = None, data: str = "", id: Optional[str] = None,
+                 retry: Optional[int] = None) -> None:
+        self.event, self.data, self.id, self.retry = event, data, id, retry
 
     def json(self) -> Any:
         return json.loads(self.data)
+
+    def __repr__(self) -> str:
+        return "ServerSentEvent(event=%r, data=%r, id=%r, retry=%r)" % (self.event, self.data, self.id, self.retry)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ServerSentEvent) and all(
+            getattr(self, k) == getattr(other, k) for k in self.__slots__)
 
 
 def _too_large(limit: int) -> APIResponseValidationError:
@@ -464,41 +512,48 @@ def _too_large(limit: int) -> APIResponseValidationError:
         "event stream line or event exceeds %d bytes; refusing to buffer more" % limit)
 
 
-def iter_lines(chunks: Iterable[bytes], max_size: int = DEFAULT_MAX_LINE_SIZE) -> Iterator[bytes]:
-    """Yield each complete line of ``chunks`` without its terminator; the unended tail is dropped."""
+def _line_batches(chunks: Iterable[bytes], max_size: int) -> Iterator[List[bytes]]:
+    """For each chunk, the lines it completes (terminators stripped), as one list.
+
+    Splitting is ``bytes.splitlines`` (CR, LF and CRLF only) on whole chunks, so no Python
+    code runs per byte, and the generator resumes once per chunk rather than per line.
+    """
     parts: List[bytes] = []  # pieces of a line that has not ended yet
     size = 0
     skip_lf = False  # the last chunk ended in CR: an LF opening the next one ends nothing
     for chunk in chunks:
-        if not chunk:
-            continue
-        if skip_lf:
+        if skip_lf and chunk:
             skip_lf = False
             if chunk[0] == 10:
                 chunk = chunk[1:]
-                if not chunk:
-                    continue
-        lines = chunk.splitlines(True)  # bytes.splitlines: CR, LF, CRLF only
-        tail = lines[-1]
-        if tail[-1] in (10, 13):
-            tail = b""
-            skip_lf = lines[-1][-1] == 13
-        else:
-            lines.pop()
-        for line in lines:
-            if parts:
-                size += len(line)
-                if size > max_size:
-                    raise _too_large(max_size)
-                parts.append(line)
-                line = b"".join(parts)
-                parts, size = [], 0
-            yield line[:-2] if line[-2:] == b"\r\n" else line[:-1]
+        if not chunk:
+            continue
+        lines = chunk.splitlines()
+        last = chunk[-1]
+        skip_lf = last == 13
+        tail = lines.pop() if last not in (10, 13) else b""
+        if parts and lines:  # the first line completes the pieces before it
+            size += len(lines[0])
+            if size > max_size:
+                raise _too_large(max_size)
+            parts.append(lines[0])
+            lines[0] = b"".join(parts)
+            parts, size = [], 0
         if tail:
             size += len(tail)
             if size > max_size:
                 raise _too_large(max_size)
             parts.append(tail)
+        if len(chunk) > max_size and any(len(line) > max_size for line in lines):
+            raise _too_large(max_size)
+        if lines:
+            yield lines
+
+
+def iter_lines(chunks: Iterable[bytes], max_size: int = DEFAULT_MAX_LINE_SIZE) -> Iterator[bytes]:
+    """Yield each complete line of ``chunks`` without its terminator; the unended tail is dropped."""
+    for lines in _line_batches(chunks, max_size):
+        yield from lines
 
 
 def iter_sse(chunks: Iterable[bytes], max_size: int = DEFAULT_MAX_LINE_SIZE) -> Iterator[ServerSentEvent]:
@@ -509,36 +564,46 @@ def iter_sse(chunks: Iterable[bytes], max_size: int = DEFAULT_MAX_LINE_SIZE) -> 
     last_id: Optional[str] = None  # the spec's "last event ID buffer" persists across events
     retry: Optional[int] = None
     first = True
-    for raw in iter_lines(chunks, max_size):
+    for lines in _line_batches(chunks, max_size):
         if first:
             first = False
-            if raw[:3] == b"\xef\xbb\xbf":  # one leading BOM is ignored
-                raw = raw[3:]
-        if not raw:  # a blank line dispatches the block, unless it carried no data field
-            if data:
-                yield ServerSentEvent(event or None, "\n".join(data), last_id, retry)
-            event, data, size, retry = None, [], 0, None
-            continue
-        if raw[0] == 58:  # ":" starts a comment
-            continue
-        name, colon, value = raw.partition(b":")
-        if colon and value[:1] == b" ":  # one space after the colon is not part of the value
-            value = value[1:]
-        text = value.decode("utf-8", "replace")
-        if name == b"data":
-            size += len(value)
-            if size > max_size:
-                raise _too_large(max_size)
-            data.append(text)
-        elif name == b"event":
-            event = text
-        elif name == b"id":
-            if "\0" not in text:  # an id containing NUL is ignored
-                last_id = text
-        elif name == b"retry":
-            if value.isdigit():  # bytes.isdigit: ASCII digits only
-                retry = int(value)
-        # any other field name is ignored
+            if lines[0][:3] == b"\xef\xbb\xbf":  # one leading BOM is ignored
+                lines[0] = lines[0][3:]
+        for raw in lines:
+            if not raw:  # a blank line dispatches the block, unless it carried no data field
+                if data:
+                    yield ServerSentEvent(event or None, "\n".join(data), last_id, retry)
+                    event, data, size, retry = None, [], 0, None
+                else:
+                    event = retry = None
+                continue
+            if raw[:6] == b"data: ":  # the common line, without the general parse below
+                value = raw[6:]
+                size += len(value)
+                if size > max_size:
+                    raise _too_large(max_size)
+                data.append(value.decode("utf-8", "replace"))
+                continue
+            if raw[0] == 58:  # ":" starts a comment
+                continue
+            name, colon, value = raw.partition(b":")
+            if colon and value[:1] == b" ":  # one space after the colon is not part of the value
+                value = value[1:]
+            text = value.decode("utf-8", "replace")
+            if name == b"data":
+                size += len(value)
+                if size > max_size:
+                    raise _too_large(max_size)
+                data.append(text)
+            elif name == b"event":
+                event = text
+            elif name == b"id":
+                if "\0" not in text:  # an id containing NUL is ignored
+                    last_id = text
+            elif name == b"retry":
+                if value.isdigit():  # bytes.isdigit: ASCII digits only
+                    retry = int(value)
+            # any other field name is ignored
 
 
 # -- Accumulator --------------------------------------------------------------------------
@@ -720,14 +785,16 @@ class MessageAccumulator:
         return handler(self, event)
 
     def _block(self, event: Any) -> Any:
+        index = event.index
+        try:
+            if index >= 0:
+                return self._message.content[index]  # type: ignore[union-attr]
+        except (AttributeError, IndexError, TypeError):
+            pass
         if self._message is None:
             raise _bad_stream("%s before message_start" % event.type)
-        content = self._message.content
-        index = event.index
-        if not isinstance(index, int) or not 0 <= index < len(content):
-            raise _bad_stream("%s for content block %r, but the message has %d"
-                              % (event.type, index, len(content)))
-        return content[index]
+        raise _bad_stream("%s for content block %r, but the message has %d"
+                          % (event.type, index, len(self._message.content)))
 
     def _flush(self, index: int) -> None:
         """Write the buffered text or JSON of block ``index`` into the snapshot's block."""
@@ -762,11 +829,11 @@ class MessageAccumulator:
         delta, index = event.delta, event.index
         kind, btype = getattr(delta, "type", None), getattr(block, "type", None)
         if kind == "text_delta" and btype == "text":
-            buf = self._buffer(index, block.text)
+            buf = self._buffers.get(index) or self._buffer(index, block.text)
             buf.append(delta.text or "")
             return [event, _derived(TextEvent, "text", delta.text, buf)]
         if kind == "thinking_delta" and btype == "thinking":
-            buf = self._buffer(index, block.thinking)
+            buf = self._buffers.get(index) or self._buffer(index, block.thinking)
             buf.append(delta.thinking or "")
             return [event, _derived(ThinkingEvent, "thinking", delta.thinking, buf)]
         if kind == "input_json_delta" and btype in _TOOL_INPUT_BLOCKS:
@@ -861,8 +928,8 @@ class MessageAccumulator:
 
 def _derived(cls: type, name: str, text: Optional[str], buf: _Buffer) -> Any:
     """A text or thinking event whose snapshot is read lazily from ``buf``."""
-    ev = cls._from({"type": name, name: text})
-    ev.__dict__["_src"] = (buf, buf.size)
+    ev = cls.__new__(cls)
+    ev.__dict__ = {"type": name, name: text, "_src": (buf, buf.size)}
     return ev
 
 

@@ -173,6 +173,9 @@ def test_models_are_dataclasses_constructible_by_keyword():
     import dataclasses
     block = cs.ToolUseBlock(id="t", name="f", input={"a": 1})
     assert dataclasses.is_dataclass(block) and block.type == "tool_use"
+    assert [f.name for f in dataclasses.fields(block)] == ["type", "id", "name", "input", "caller"]
+    assert dataclasses.asdict(block) == block.to_dict()
+    assert dataclasses.replace(block, name="g").name == "g" and block.name == "f"
     assert block.to_dict() == {"type": "tool_use", "id": "t", "name": "f", "input": {"a": 1}, "caller": None}
     assert cs.Message(id="m").usage.output_tokens == 0
     assert cs.TextBlock(text="a") == cs.TextBlock(text="a") and cs.TextBlock(text="a") != cs.TextBlock(text="b")
