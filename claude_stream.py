@@ -333,10 +333,22 @@ def _model(cls_name: str, base: type = BaseModel, /, *, nested: Optional[Dict[st
 
 
 def _from_one(name: str, convert: Callable[[Any], Any]) -> classmethod:
-    """``_from`` for a class with one nested field (most events): no loop over a table."""
+    """``_from`` for a class with one nested field (most events): no loop over a table.
+
+    When the field is typed by a table (a delta, a block), a flat object is built inline.
+    """
+    table = getattr(convert, "table", None)
+
     def _from(cls: type, data: Dict[str, Any]) -> Any:
         value = data.get(name)
-        if value is not None:
+        if table is not None and value.__class__ is dict:
+            kind = table.get(value.get("type"), BaseModel)
+            if kind._nested:
+                data[name] = kind._from(value)
+            else:
+                data[name] = nested = kind.__new__(kind)
+                nested.__dict__ = value
+        elif value is not None:
             data[name] = convert(value)
         obj = cls.__new__(cls)
         obj.__dict__ = data
@@ -364,6 +376,7 @@ def _typed(table: Dict[str, type]) -> Callable[[Any], Any]:
         if isinstance(value, list):
             return [convert(v) for v in value]
         return value
+    convert.table = table  # type: ignore[attr-defined]
     return convert
 
 
@@ -1656,13 +1669,17 @@ class MessageStream:
         return "<MessageStream request_id=%s>" % self.request_id
 
     def __stream__(self) -> Iterator[Any]:
-        feed = self._accumulator.feed
+        accumulator = self._accumulator
+        handlers = accumulator._handlers  # feed(), inlined: this loop runs once per event
         events: Iterable[Any] = self._raw
         while True:
             try:
                 for event in events:
-                    for item in feed(event):
-                        yield item
+                    handler = handlers.get(event.type)
+                    if handler is None:
+                        yield event
+                    else:
+                        yield from handler(accumulator, event)
                 return
             except APIConnectionError as exc:
                 events = self._resume(exc)
