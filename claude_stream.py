@@ -652,18 +652,22 @@ class _Buffer:
     derived event and (except for tool JSON) the block share; ``start`` is a tool block's
     input as ``content_block_start`` gave it.
     """
-    __slots__ = ("parts", "size", "kind", "field", "event", "start")
+    __slots__ = ("chunks", "parts", "size", "kind", "field", "event", "start")
 
     def __init__(self, kind: str, field: str, event: type, text: str = "", start: Any = None) -> None:
-        self.parts = [text] if text else []
+        self.chunks = [text] if text else []  # joined runs of parts: one object per 256 deltas
+        self.parts: List[str] = []
         self.size = len(text)
         self.kind, self.field, self.event, self.start = kind, field, event, start
 
     def value(self) -> str:
-        parts = self.parts
-        if len(parts) > 1:
-            parts[:] = ["".join(parts)]
-        return parts[0] if parts else ""
+        chunks, parts = self.chunks, self.parts
+        if parts:
+            chunks.append("".join(parts))
+            parts.clear()
+        if len(chunks) > 1:
+            chunks[:] = ["".join(chunks)]
+        return chunks[0] if chunks else ""
 
 
 _WS = re.compile(r"[ \t\n\r]*")
@@ -886,7 +890,11 @@ class MessageAccumulator:
             if buf is None:
                 return self._other_delta(event, kind)
         piece = delta.__dict__.get(buf.field) or ""  # the hot path: one append, one small event
-        buf.parts.append(piece)
+        parts = buf.parts
+        parts.append(piece)
+        if len(parts) == 256:  # many tiny strings cost more memory than the text: join a run
+            buf.chunks.append("".join(parts))
+            parts.clear()
         buf.size += len(piece)
         derived = buf.event.__new__(buf.event)
         derived.__dict__ = {"type": buf.event.type, buf.field: piece, "_src": (buf, buf.size)}
