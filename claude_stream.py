@@ -2067,6 +2067,8 @@ class AsyncMessages:
         return AsyncStream(result) if stream else result
 
     def stream(self, **params: Any) -> AsyncMessageStreamManager:
+        if "max_resumes" in params:
+            raise TypeError("max_resumes is only supported by the synchronous client")
         return AsyncMessageStreamManager(lambda: self._messages.create(stream=True, **params))
 
 
@@ -2260,7 +2262,10 @@ def _error_line(err: BaseException) -> str:
     if isinstance(err, APITimeoutError):
         return "error: %s" % err
     if isinstance(err, APIConnectionError):
-        return "error: connection failed: %s" % err
+        text = str(err)
+        if text.startswith("connection error "):  # "connection error while ..." reads on
+            return "error: connection failed " + text[len("connection error "):]
+        return "error: connection failed: " + text
     return "error: %s" % err
 
 
