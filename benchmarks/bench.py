@@ -4,7 +4,8 @@
     python benchmarks/bench.py [--quick] [--json FILE] [--sdk-python PATH] [--profile]
 
 Every measurement runs in a fresh subprocess (``bench.py --worker CLIENT CASE k=v ...``,
-which prints one JSON line); the SSE server runs in its own process (``--serve``).
+which prints one JSON line); the SSE server runs in its own process (``--serve``), and also
+listens with TLS (``tls=CHAIN``) for the HTTPS connection-reuse case.
 Standard library only; Python 3.8+. See README.md for what each row means.
 """
 import http.client
@@ -77,8 +78,12 @@ def split(data, size=CHUNK):
 
 # -- server process -------------------------------------------------------------------------
 
-def serve(prebuild):
-    """Answer POST /v1/messages?n=N&kind=text&pause=P&ka=1 with a pre-built chunked SSE body."""
+def serve(argv):
+    """Answer POST /v1/messages?n=N&kind=text&pause=P&ka=1 with a pre-built chunked SSE body.
+
+    argv holds KIND:N bodies to pre-build and, optionally, tls=CHAIN (a PEM file with the server
+    certificate and key): then a second listener speaks HTTPS. Prints the HTTP port, then the
+    HTTPS port, one per line."""
     import socket
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import parse_qs, urlsplit
@@ -95,6 +100,8 @@ def serve(prebuild):
         protocol_version = "HTTP/1.1"
 
         def setup(self):
+            if hasattr(self.request, "do_handshake"):  # TLS: handshake in this connection's thread
+                self.request.do_handshake()
             super().setup()
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -116,12 +123,30 @@ def serve(prebuild):
             for piece in rest:
                 self.wfile.write(piece)
 
-    for spec in prebuild:
-        kind, n = spec.split(":")
-        body(kind, int(n))
+    class TLSServer(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request, client_address):
+            if not isinstance(sys.exc_info()[1], OSError):  # closes without close_notify are noise
+                super().handle_error(request, client_address)
+
+    chains = [arg[4:] for arg in argv if arg.startswith("tls=")]
+    for spec in argv:
+        if not spec.startswith("tls="):
+            kind, n = spec.split(":")
+            body(kind, int(n))
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     print(server.server_address[1], flush=True)
+    if chains:
+        import ssl
+        import threading
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(chains[0])
+        tls = TLSServer(("127.0.0.1", 0), Handler)
+        tls.socket = context.wrap_socket(tls.socket, server_side=True, do_handshake_on_connect=False)
+        threading.Thread(target=tls.serve_forever, daemon=True).start()
+        print(tls.server_address[1], flush=True)
     server.serve_forever()
 
 
@@ -149,12 +174,17 @@ def import_cs():
     return claude_stream
 
 
-def make_api(client, port):
-    """What the timed part needs: a constructed SDK-style client, or (host, port) for the limit."""
+def make_api(client, port, tls=None):
+    """What the timed part needs: a constructed SDK-style client, or (host, port) for the limit.
+    With tls (an ssl.SSLContext that trusts the server), the client talks HTTPS."""
     if client == "limit":
         return ("127.0.0.1", port)
     module = import_cs() if client == "cs" else __import__("anthropic")
-    return module.Anthropic(api_key="bench", base_url="http://127.0.0.1:%d" % port, max_retries=0, timeout=60)
+    if tls is None:
+        return module.Anthropic(api_key="bench", base_url="http://127.0.0.1:%d" % port, max_retries=0, timeout=60)
+    extra = dict(ssl_context=tls) if client == "cs" else dict(http_client=module.DefaultHttpxClient(verify=tls))
+    return module.Anthropic(api_key="bench", base_url="https://127.0.0.1:%d" % port, max_retries=0, timeout=60,
+                            **extra)
 
 
 def limit_read(resp):
@@ -260,17 +290,26 @@ def case_background(client, o):
 
 
 def case_reuse(client, o):
+    """count sequential n-delta streams, on one client or a fresh client (so connection) each.
+    With tls_port and cafile, over HTTPS; the SSL context is made once, before the timed part."""
     count, n, fresh = int(o["count"]), o["n"], o["fresh"] == "1"
-    port, query = int(o["port"]), {"n": o["n"], "ka": "1"}
-    api = make_api(client, port)
-    conn = None if client != "limit" or fresh else http.client.HTTPConnection(*api, timeout=60)
+    port, query, tls = int(o.get("tls_port") or o["port"]), {"n": o["n"], "ka": "1"}, None
+    if o.get("cafile"):
+        import ssl
+        tls = ssl.create_default_context(cafile=o["cafile"])
+    api = make_api(client, port, tls)
+    if tls is None:
+        connect = lambda: http.client.HTTPConnection(*api, timeout=60)
+    else:
+        connect = lambda: http.client.HTTPSConnection(*api, timeout=60, context=tls)
+    conn = None if client != "limit" or fresh else connect()
     t0 = time.perf_counter()
     for _ in range(count):
         if client == "limit":
-            limit_stream(api, query, None if fresh else conn)
+            limit_stream(api, query, conn or connect())
             continue
         if fresh:
-            api = make_api(client, port)
+            api = make_api(client, port, tls)
         consume(client, api, query, "text")
         if fresh and hasattr(api, "close"):
             api.close()
@@ -355,8 +394,9 @@ def median(values):
     return statistics.median(values) if values else None
 
 
-def plan(cfg, clients, features):
-    """(case id, clients, worker case, options, expected chars) for each measurement of a round."""
+def plan(cfg, clients, features, tls=None):
+    """(case id, clients, worker case, options, expected chars) for each measurement of a round.
+    tls: {"port": HTTPS port, "cafile": CA file}, or None to leave out the HTTPS reuse case."""
     n, both = cfg["n"], ["cs", "limit"]
     cases = [("text_stream", clients, "stream", dict(mode="text", n=n), ("text", n)),
              ("final", clients, "stream", dict(mode="final", n=n), ("text", n)),
@@ -372,15 +412,61 @@ def plan(cfg, clients, features):
         count, size = cfg["reuse"]
         for fresh in (0, 1):
             cases.append(("reuse_fresh%d" % fresh, clients, "reuse", dict(count=count, n=size, fresh=fresh), None))
+        for fresh in (0, 1) if tls else ():
+            cases.append(("tls_reuse_fresh%d" % fresh, clients, "reuse",
+                          dict(count=count, n=size, fresh=fresh, tls_port=tls["port"], cafile=tls["cafile"]), None))
     return cases
 
 
-def start_server(cfg, features):
+def start_server(cfg, features, chain=None):
+    """The server process, its HTTP port and (with chain, a cert + key PEM file) its HTTPS port."""
     import subprocess
     specs = ["text:%d" % cfg["n"], "text:%d" % cfg["lat_n"], "text:5", "text:%d" % cfg["reuse"][1]]
     specs += ["text:%d" % n for n in cfg["bg"]] if features.get("background") else []
+    specs += ["tls=%s" % chain] if chain else []
     proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve"] + specs, stdout=subprocess.PIPE)
-    return proc, int(proc.stdout.readline())
+    port = int(proc.stdout.readline())
+    return proc, port, int(proc.stdout.readline()) if chain else None
+
+
+def write_test_certs(directory):
+    """The test suite's CA and 127.0.0.1 server certificate, written to directory.
+
+    Returns (CA file, cert + key file, None), or (None, None, why not). The PEMs come from
+    test_claude_stream (TEST_CA_PEM, TEST_SERVER_PEM, TEST_SERVER_KEY); if that module can't be
+    imported (it needs pytest), the three constants are read out of its text."""
+    names = ("TEST_CA_PEM", "TEST_SERVER_PEM", "TEST_SERVER_KEY")
+    try:
+        import ssl
+    except ImportError:
+        return None, None, "this Python has no ssl module"
+    sys.path.insert(0, ROOT)
+    dont_write, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no .pyc in the repository
+    try:
+        import test_claude_stream
+        pems = [getattr(test_claude_stream, name) for name in names]
+    except Exception:
+        import re
+        try:
+            with open(os.path.join(ROOT, "test_claude_stream.py")) as f:
+                text = f.read()
+            pems = [re.search(r'^%s = """(.*?)"""' % name, text, re.M | re.S).group(1) for name in names]
+        except (OSError, AttributeError):
+            return None, None, "no %s in test_claude_stream.py" % "/".join(names)
+    finally:
+        sys.dont_write_bytecode = dont_write
+        sys.path.remove(ROOT)
+    ca, chain = os.path.join(directory, "ca.pem"), os.path.join(directory, "server.pem")
+    with open(ca, "w") as f:
+        f.write(pems[0])
+    with open(chain, "w") as f:
+        f.write(pems[1] + pems[2])
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(chain)
+        ssl.create_default_context(cafile=ca)
+    except ssl.SSLError as exc:
+        return None, None, "the test certificates don't load: %s" % exc
+    return ca, chain, None
 
 
 def run_rounds(ctx, cfg, cases, port):
@@ -430,9 +516,17 @@ def build_rows(samples, imports, cfg):
         big, small = rows[-2][1]["cs"], rows[-1][1]["cs"]
         rows.append(("background RSS %dk/%dk ratio" % (cfg["bg"][0] // 1000, cfg["bg"][1] // 1000),
                      {"cs": big / small if big and small else None}, False))
-    for fresh in (0, 1) if "reuse_fresh0" in samples else ():
-        rows.append(("%d x %d-delta, %s, ms/stream" % (cfg["reuse"] + ("fresh client" if fresh else "one client",)),
-                     {c: stat(samples, "reuse_fresh%d" % fresh, c, lambda s: s["ms_per_stream"]) for c in NAMES}, True))
+    for prefix, scheme in (("", "HTTP"), ("tls_", "HTTPS")):
+        if prefix + "reuse_fresh0" not in samples:
+            continue
+        for fresh in (0, 1):
+            rows.append(("%s%d x %d-delta, %s, ms/stream" % ((scheme + " " if prefix else "",) + cfg["reuse"]
+                                                              + ("fresh client" if fresh else "one client",)),
+                         {c: stat(samples, "%sreuse_fresh%d" % (prefix, fresh), c, lambda s: s["ms_per_stream"])
+                          for c in NAMES}, True))
+        one, fresh = rows[-2][1], rows[-1][1]
+        rows.append(("%s reuse saving (fresh/one)" % scheme,
+                     {c: fresh[c] / one[c] if one[c] and fresh[c] else None for c in NAMES}, False))
     return rows
 
 
@@ -508,11 +602,17 @@ def main(argv):
     features = run_worker(ctx, "cs", "features")
     for name, on in (("background", "background"), ("connection reuse", "pool")):
         print("%s case: %s" % (name, "on" if features.get(on) else "skipped (claude_stream has no %s)" % name))
+    import shutil
+    import tempfile
+    certdir = tempfile.mkdtemp(prefix="claude_stream_bench_")
+    ca, chain, why = write_test_certs(certdir) if features.get("pool") else (None, None, None)
+    if features.get("pool"):
+        print("HTTPS reuse case: %s" % ("on" if chain else "skipped (%s)" % why))
     print("rounds: %d, stream: %d deltas\n" % (cfg["rounds"], cfg["n"]))
-    server, port = start_server(cfg, features)
+    server, port, tls_port = start_server(cfg, features, chain)
     try:
         imports = measure_imports(ctx, cfg["import_runs"])
-        cases = plan(cfg, clients, features)
+        cases = plan(cfg, clients, features, dict(port=tls_port, cafile=ca) if chain else None)
         samples = run_rounds(ctx, cfg, cases, port)
         rows = build_rows(samples, imports, cfg)
         print_table(rows)
@@ -530,6 +630,7 @@ def main(argv):
     finally:
         server.terminate()
         server.wait()
+        shutil.rmtree(certdir, ignore_errors=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"python": sys.version, "platform": platform.platform(), "config": cfg,
