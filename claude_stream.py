@@ -756,8 +756,12 @@ def _input_snapshot(src: Any) -> Any:
     try:
         return _loads(text)
     except ValueError:
+        pass
+    try:
         value = _partial_json(text)
-        return buf.start if value is None else value
+    except ValueError:  # invalid: content_block_stop raises the typed error for it
+        return buf.start
+    return buf.start if value is None else value
 
 
 _lazy_snapshot(TextEvent, lambda src: src[0].value()[:src[1]])
@@ -870,7 +874,8 @@ class MessageAccumulator:
         if self._message is None:  # a repeated message_start is ignored, as the SDK does
             msg = event.message if isinstance(event.message, Message) else Message._from({})
             self._message = Message._from(msg.to_dict())  # a copy: deltas must not touch the event
-            self._message.__dict__.setdefault("content", [])
+            if not isinstance(self._message.content, list):  # absent or null
+                self._message.content = []
         return [event]
 
     def _on_block_start(self, event: RawContentBlockStartEvent) -> List[Any]:
@@ -966,7 +971,7 @@ class MessageAccumulator:
         if delta.get("container") is not None:
             msg.container = delta["container"]
         if isinstance(event.usage, BaseModel):
-            if "usage" not in msg.__dict__:
+            if not isinstance(msg.__dict__.get("usage"), BaseModel):  # absent or null
                 msg.usage = Usage._from({})
             for name, value in event.usage.__dict__.items():
                 if value is not None:  # counters are cumulative: overwrite, never add
@@ -1171,7 +1176,7 @@ class _Proxy:
 
 def _redact_url(url: str) -> str:
     """``url`` with any ``user:password@`` replaced by ``***@``."""
-    return re.sub(r"//[^/@]*@", "//***@", url)
+    return re.sub(r"//.*@", "//***@", url)  # to the last "@": a password may hold "@" or "/"
 
 
 def _env_proxy(scheme: str, host: str, port: int) -> Optional[str]:
@@ -1295,6 +1300,8 @@ class _Pool:
 
     def give(self, conn: _Connection, response: Any) -> None:
         """Keep ``conn`` if its response was read to the end and the server keeps it open."""
+        if response.length == 0:
+            response.close()  # a content-length body read to its end: read1 leaves it open
         if conn.closed or response.will_close or not response.isclosed():
             conn.close()
             return
@@ -1409,6 +1416,10 @@ class Anthropic:
                 headers.pop(name.lower(), None)
                 if value is not None:  # None removes a header, as in the SDK
                     headers[name.lower()] = value
+        for name, value in headers.items():
+            if re.search(r"[\r\n\0]|^\s|\s$", value):  # never echo the value: it may be the key
+                raise AnthropicError("the %s header has a newline, NUL or surrounding whitespace "
+                                     "(a key read from a file with its newline?)" % name)
         if "x-api-key" not in headers and "authorization" not in headers:
             raise _MissingCredentials(
                 "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN), or pass api_key= to Anthropic()")
@@ -1459,6 +1470,8 @@ class Anthropic:
         if conn is not None:
             try:
                 return conn, conn.request(target, data, headers, timeouts[1])
+            except APITimeoutError:
+                raise  # the server may be working on it: sending again could run it twice
             except APIConnectionError:  # closed by the server while idle: not a real failure
                 _log(10, "kept connection was dead; reconnecting")
         conn = _Connection(self._scheme, self._host, self._port, timeouts[0], self._context(), self._proxy)
@@ -1563,7 +1576,10 @@ class Messages:
             messages = list(params["messages"])
             last = messages[-1] if messages else {}
             if last.get("role") == "assistant":  # the caller's own prefill comes first
-                messages[-1] = dict(last, content=last["content"] + prefill)
+                content = last["content"]
+                content = content + prefill if isinstance(content, str) else (
+                    list(content) + [{"type": "text", "text": prefill}])
+                messages[-1] = dict(last, content=content)
             else:
                 messages.append({"role": "assistant", "content": prefill})
             return self.create(stream=True, **dict(params, messages=messages))
@@ -1645,6 +1661,7 @@ class MessageStream:
         self._accumulator = MessageAccumulator()
         self._restart = restart
         self._resumes_left = max_resumes
+        self._closed = False
         self._iterator = self.__stream__()
         self.text_stream = _TextStream(self)
 
@@ -1695,7 +1712,7 @@ class MessageStream:
     def _resume(self, error: APIConnectionError) -> Iterator[Any]:
         """Re-request with the text so far as a prefill; the events continue this message."""
         message = self._accumulator.message
-        if (self._resumes_left <= 0 or self._restart is None or message is None
+        if (self._resumes_left <= 0 or self._restart is None or message is None or self._closed
                 or any(b.type != "text" for b in message.content)):
             raise error
         self._resumes_left -= 1
@@ -1703,6 +1720,8 @@ class MessageStream:
         prefill = text.rstrip()  # the API refuses a prefill that ends in whitespace
         _log(20, "resuming after %d characters: %s", len(prefill), error)
         self._raw = self._restart(prefill)
+        if self._closed:  # closed while the new request was on its way
+            self._raw.close()
         return _continued(self._raw, len(message.content) - 1, trim=prefill != text)
 
     def until_done(self) -> None:
@@ -1733,6 +1752,7 @@ class MessageStream:
 
     def close(self) -> None:
         """Close the connection; the snapshot keeps what arrived."""
+        self._closed = True
         self._raw.close()
 
 
@@ -1818,7 +1838,11 @@ def _produce(source: Any, items: "Any", stop: threading.Event, notify: Optional[
             except Exception:  # queue.Full
                 continue
             if notify is not None:
-                notify()
+                try:
+                    notify()
+                except RuntimeError:  # the event loop is gone: nobody will read on
+                    stop.set()
+                    return False
             return True
         return False
 
@@ -1853,6 +1877,7 @@ class background:
         self._items: Any = queue.Queue(maxsize)
         self._stop = threading.Event()
         self._done = False
+        self._notify = _notify
         self._thread = threading.Thread(target=_produce, args=(iterable, self._items, self._stop, _notify),
                                         name="claude_stream.background", daemon=True)
         self._thread.start()
@@ -1895,6 +1920,12 @@ class background:
                 self._items.get_nowait()
             except Exception:  # queue.Empty
                 break
+        self._items.put_nowait((True, _END))  # and wake a consumer waiting in another thread
+        if self._notify is not None:
+            try:
+                self._notify()
+            except RuntimeError:
+                pass
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=1.0)
 
@@ -2219,7 +2250,7 @@ def _usage_error(args: Any) -> Optional[str]:
         return "--temperature must be between 0 and 1"
     if args.thinking and args.thinking_budget is not None:
         return "use --thinking or --thinking-budget, not both"
-    if args.max_tokens < 1 or args.retries < 0 or args.timeout <= 0:
+    if args.max_tokens < 1 or args.retries < 0 or not 0 < args.timeout < 1e9:  # also refuses nan, inf
         return "--max-tokens must be >= 1, --retries >= 0 and --timeout > 0"
     for extra in args.extra:
         try:
@@ -2283,9 +2314,15 @@ def _run_stream(client: Anthropic, body: Dict[str, Any], args: Any, con: _Consol
                     con.out(item.text)
                 elif item.type == "thinking":
                     con.think(item.thinking)
-        return acc.message  # type: ignore[return-value]
+        return _whole(acc)
     finally:
         stream.close()
+
+
+def _whole(acc: MessageAccumulator) -> Message:
+    if acc.message is None:
+        raise _bad_stream("the stream carried no message_start")
+    return acc.message
 
 
 def _run_json(stream: Stream, acc: MessageAccumulator, con: _Console) -> Message:
@@ -2295,14 +2332,14 @@ def _run_json(stream: Stream, acc: MessageAccumulator, con: _Console) -> Message
         if not sse.data:
             continue
         event = parse_event(sse)
-        if event.type == "error":
-            raise _error_from_event(event.to_dict(), response=stream.response, request_id=con.request_id)
         con.out(json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n")
+        if event.type == "error":  # passed through as it came; the failure line follows
+            raise _error_from_event(event.to_dict(), response=stream.response, request_id=con.request_id)
         acc.feed(event)
         finished = finished or event.type == "message_stop"
     if not finished:
         raise _incomplete()
-    return acc.message  # type: ignore[return-value]
+    return _whole(acc)
 
 
 def _finish(message: Message, args: Any, con: _Console) -> int:
@@ -2340,7 +2377,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         if not prompt.strip():
             con.say("error: no prompt: give PROMPT or pipe text on stdin")
             return 2
-        client = Anthropic(timeout=args.timeout, max_retries=args.retries)
+        try:
+            client = Anthropic(timeout=args.timeout, max_retries=args.retries)
+        except ValueError as exc:  # a bad ANTHROPIC_BASE_URL or proxy setting
+            con.say("error: %s" % exc)
+            return 2
         client._on_retry = lambda err, delay, n, most: con.say(
             "%s; retrying in %.1fs (%d/%d)" % (_retry_reason(err), delay, n, most), always=False)
         body = _request_body(args, prompt)
@@ -2348,7 +2389,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.no_stream:
             message = client.messages.create(**body)
             con.out(message.to_json(indent=None) + "\n" if args.json else
-                    "".join(b.text for b in message.content if b.type == "text"))
+                    "".join(b.text for b in message.content or [] if b.type == "text"))
         else:
             message = _run_stream(client, body, args, con)
         return _finish(message, args, con)
@@ -2363,6 +2404,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.json and stream_open:
             _quietly(lambda: con.out(_error_json(err, con.request_id) + "\n"))  # type: ignore[attr-defined]
         con.say(_error_line(err))
+        return 1
+    except Exception as exc:  # a bug of ours: still one line, never a traceback or a secret
+        _quietly(con.end_line)
+        text = "%s: %s" % (type(exc).__name__, exc)
+        for secret in (os.environ.get("ANTHROPIC_API_KEY"), os.environ.get("ANTHROPIC_AUTH_TOKEN")):
+            if secret:
+                text = text.replace(secret, "***")
+        con.say("error: unexpected %s (please report it)" % text)
         return 1
 
 

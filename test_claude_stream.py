@@ -1095,10 +1095,13 @@ def client_for(server, **kw):
     return cs.Anthropic(base_url=server.url, **kw)
 
 
-def head(h, status=200, headers=(), chunked=True, content_type="text/event-stream"):
+def head(h, status=200, headers=(), chunked=True, content_type="text/event-stream", close=True):
     lines = ["HTTP/1.1 %d X" % status, "content-type: " + content_type, "request-id: req_test_%d" % status]
     lines += ["%s: %s" % kv for kv in headers]
-    lines.append("transfer-encoding: chunked" if chunked else "connection: close")
+    if chunked or not close:
+        lines.append("transfer-encoding: chunked" if chunked else "connection: keep-alive")
+    else:
+        lines.append("connection: close")
     h.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode())
     h.wfile.flush()
 
@@ -1138,7 +1141,7 @@ def status(code, body=None, headers=(), content_type="application/json"):
             "type": "error", "error": {"type": "overloaded_error" if code == 529 else "api_error",
                                        "message": "Overloaded" if code == 529 else "boom"}}).encode()
         head(h, code, headers=list(headers) + [("content-length", len(data))], chunked=False,
-             content_type=content_type)
+             content_type=content_type, close=not getattr(reply, "keep_alive", False))
         h.wfile.write(data)
     return reply
 
@@ -2358,8 +2361,9 @@ def test_sequential_requests_reuse_one_connection(serve):
             assert stream.get_final_text() == "Hello, world"
     body = {"id": "m", "type": "message", "role": "assistant", "content": [], "usage": {}}
     server.replies = [keep(status(200, body))]
-    client.messages.create(**PARAMS)
-    assert len(server.requests) == 4 and server.connections == 1
+    for _ in range(3):  # a content-length body goes back to the pool too
+        client.messages.create(**PARAMS)
+    assert len(server.requests) == 6 and server.connections == 1
 
 
 def test_abandoned_or_failed_streams_are_not_reused(serve):
@@ -2564,3 +2568,74 @@ def test_fault_matrix(serve, replies, options, error, text):
         assert stream.current_message_snapshot.content[0].text == text
     if error is None:
         assert stream.get_final_message().stop_reason == "end_turn"
+
+
+# -- Regressions found in review -------------------------------------------------------------
+
+def test_key_with_a_newline_is_refused_without_echoing_it(serve):
+    server = serve(sse(HELLO))
+    client = cs.Anthropic(api_key=TEST_KEY + "\n", base_url=server.url, max_retries=2)
+    with pytest.raises(cs.AnthropicError) as info:
+        client.messages.create(**PARAMS)
+    assert "x-api-key" in str(info.value) and TEST_KEY not in str(info.value) and server.requests == []
+
+
+def test_background_close_from_another_thread_wakes_the_consumer(serve):
+    server = serve(sse(HELLO, pause_after=3, pause=10))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        items = cs.background(stream.text_stream)
+        assert next(items) == "Hello"
+        threading.Timer(0.2, items.close).start()
+        started = time.monotonic()
+        assert list(items) == [] and time.monotonic() - started < 1.0
+
+
+def test_timeout_on_a_kept_connection_is_not_sent_again(serve):
+    server = serve(keep(sse(HELLO)), stall(5))
+    client = client_for(server, timeout=0.3)
+    with client.messages.stream(**PARAMS) as stream:
+        stream.until_done()
+    with pytest.raises(cs.APITimeoutError):
+        client.messages.create(**PARAMS)
+    assert len(server.requests) == 2
+
+
+def test_null_content_and_usage_in_message_start():
+    pairs = [("message_start", json.dumps({"type": "message_start", "message": {
+        "id": "m", "type": "message", "role": "assistant", "content": None, "usage": None}})),
+        text_block(), text_delta("hi"), ev("content_block_stop", index=0)] + finish()
+    events, acc = run_stream([sse_of(pairs)])
+    assert acc.message.content[0].text == "hi" and acc.message.usage.output_tokens == 5
+
+
+def test_resume_after_a_prefill_given_as_blocks(serve):
+    first = sse([message_start(), text_block(), text_delta("is")], end=False)
+    rest = sse([message_start(), text_block(), text_delta(" 42."), ev("content_block_stop", index=0)] + finish())
+    server = serve(first, rest)
+    messages = PARAMS["messages"] + [{"role": "assistant", "content": [{"type": "text", "text": "The answer"}]}]
+    with client_for(server).messages.stream(max_resumes=1, **dict(PARAMS, messages=messages)) as stream:
+        assert stream.get_final_text() == "is 42."
+    assert server.requests[1]["body"]["messages"][-1]["content"][-1] == {"type": "text", "text": "is"}
+
+
+@pytest.mark.parametrize("url", ["http://bob:p@ss/w0rd@proxy.corp:3128", "socks5://bob:s3cr@t@proxy:1080"])
+def test_proxy_passwords_with_at_or_slash_are_redacted(url):
+    with pytest.raises(ValueError) as info:
+        cs.Anthropic(api_key=TEST_KEY, base_url="https://api.example", proxy=url.replace("http://", "https://"))
+    assert "w0rd" not in str(info.value) and "s3cr" not in str(info.value) and "***@" in str(info.value)
+
+
+def test_cli_malformed_stream_and_bad_settings_give_one_line(serve):
+    server = serve(sse([ev("message_stop")]))
+    result = cli(server, "hi")
+    assert result.returncode == 1 and result.stderr.count(b"\n") == 1 and b"message_start" in result.stderr
+    for args, env in ((["--timeout", "inf", "hi"], {}), (["hi"], {"ANTHROPIC_BASE_URL": "ftp://u:pw@h"})):
+        result = cli(server, *args, env=env)
+        assert result.returncode == 2 and result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr
+
+
+def test_cli_json_passes_the_error_event_through_then_the_failure_line(serve):
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    server = serve(sse([message_start(), text_block(), ("error", json.dumps(error))]))
+    lines = [json.loads(line) for line in cli(server, "--json", "hi").stdout.decode().splitlines()]
+    assert lines[-2] == error and lines[-1]["error"]["type"] == "overloaded_error"
