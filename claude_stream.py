@@ -1586,7 +1586,33 @@ class Messages:
         return restart
 
 
-class Stream:
+class _Streaming:
+    """What both stream kinds share: one iterator, and a context manager that closes."""
+
+    _iterator: Iterator[Any]
+    response: Any
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._iterator
+
+    def __next__(self) -> Any:
+        return next(self._iterator)
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()  # type: ignore[attr-defined]
+
+    @property
+    def request_id(self) -> Optional[str]:
+        return self.response.getheader("request-id")
+
+    def __repr__(self) -> str:
+        return "<%s status=%s request_id=%s>" % (type(self).__name__, self.response.status, self.request_id)
+
+
+class Stream(_Streaming):
     """The raw events of a ``create(stream=True)`` response (``ping`` hidden)."""
 
     def __init__(self, connection: _Connection, response: Any, max_line_size: int = DEFAULT_MAX_LINE_SIZE,
@@ -1596,22 +1622,6 @@ class Stream:
         self._max_line_size = max_line_size
         self._pool = pool
         self._iterator = self.__stream__()
-
-    def __iter__(self) -> Iterator[Any]:
-        return self._iterator
-
-    def __next__(self) -> Any:
-        return next(self._iterator)
-
-    def __enter__(self) -> "Stream":
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return "<%s status=%s request_id=%s>" % (type(self).__name__, self.response.status,
-                                                 self.response.getheader("request-id"))
 
     def _iter_sse(self) -> Iterator[ServerSentEvent]:
         return iter_sse(self._connection.iter_bytes(self.response), self._max_line_size)  # type: ignore
@@ -1652,7 +1662,7 @@ class Stream:
             conn.close()
 
 
-class MessageStream:
+class MessageStream(_Streaming):
     """A streamed message: iterate raw + derived events, or use ``text_stream``."""
 
     def __init__(self, raw: Stream, *, restart: Optional[Callable[[str], Stream]] = None,
@@ -1666,32 +1676,13 @@ class MessageStream:
         self.text_stream = _TextStream(self)
 
     @property
-    def response(self) -> Any:
+    def response(self) -> Any:  # the current request's (a resumed stream has made another)
         return self._raw.response
-
-    @property
-    def request_id(self) -> Optional[str]:
-        return self._raw.response.getheader("request-id")
 
     @property
     def current_message_snapshot(self) -> Optional[Message]:
         """The message so far; still readable after a failure mid-stream."""
         return self._accumulator.message
-
-    def __iter__(self) -> Iterator[Any]:
-        return self._iterator
-
-    def __next__(self) -> Any:
-        return next(self._iterator)
-
-    def __enter__(self) -> "MessageStream":
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return "<MessageStream request_id=%s>" % self.request_id
 
     def __stream__(self) -> Iterator[Any]:
         accumulator = self._accumulator
@@ -2043,8 +2034,8 @@ class AsyncMessageStream:
 
     async def __stream_text__(self) -> Any:
         async for event in self:
-            if event.type == "content_block_delta" and event.delta.type == "text_delta":
-                yield event.delta.text
+            if event.type == "text":  # derived from each text_delta, right after it
+                yield event.text
 
     async def until_done(self) -> None:
         async for _ in self:
