@@ -747,21 +747,27 @@ def _partial_json(text: str) -> Any:
     return json.loads(text[:keep[0]] + keep[1])
 
 
-def _input_snapshot(src: Any) -> Any:
-    """The tool input parsed as far as ``(buffer, length)`` reaches."""
-    buf, length = src
-    text = buf.value()[:length]
+def _parse_input(text: str, start: Any) -> Any:
+    """Tool input JSON: whole if it is whole, else what finished (``start`` if nothing did).
+
+    Raises ``ValueError`` for text no continuation could make valid.
+    """
     if not text.strip():
-        return buf.start
+        return start
     try:
         return _loads(text)
     except ValueError:
-        pass
-    try:
         value = _partial_json(text)
+    return start if value is None else value
+
+
+def _input_snapshot(src: Any) -> Any:
+    """The tool input parsed as far as ``(buffer, length)`` reaches."""
+    buf, length = src
+    try:
+        return _parse_input(buf.value()[:length], buf.start)
     except ValueError:  # invalid: content_block_stop raises the typed error for it
         return buf.start
-    return buf.start if value is None else value
 
 
 _lazy_snapshot(TextEvent, lambda src: src[0].value()[:src[1]])
@@ -891,9 +897,10 @@ class MessageAccumulator:
         kind = getattr(delta, "type", None)
         buf = self._buffers.get(event.index)
         if buf is None or buf.kind != kind:
-            buf = self._new_buffer(event, kind)
+            block = self._block(event)
+            buf = self._new_buffer(event.index, block, kind)
             if buf is None:
-                return self._other_delta(event, kind)
+                return self._other_delta(event, block, kind)
         piece = delta.__dict__.get(buf.field) or ""  # the hot path: one append, one small event
         parts = buf.parts
         parts.append(piece)
@@ -905,21 +912,20 @@ class MessageAccumulator:
         derived.__dict__ = {"type": buf.event.type, buf.field: piece, "_src": (buf, buf.size)}
         return [event, derived]
 
-    def _new_buffer(self, event: Any, kind: Optional[str]) -> Optional[_Buffer]:
+    def _new_buffer(self, index: int, block: Any, kind: Optional[str]) -> Optional[_Buffer]:
         """The buffer for the first growing delta of a block, or None if this delta grows nothing."""
-        block = self._block(event)
         grows, field, derived = _GROWING.get(kind, ((), "", None))  # type: ignore[arg-type]
-        if block.type not in grows or event.index in self._buffers:
+        if block.type not in grows or index in self._buffers:
             return None
         if kind == "input_json_delta":
             buf = _Buffer(kind, field, derived, start=block.input)
         else:
             buf = _Buffer(kind, field, derived, getattr(block, field) or "")  # type: ignore
-        self._buffers[event.index] = buf
+        self._buffers[index] = buf
         return buf
 
-    def _other_delta(self, event: Any, kind: Optional[str]) -> List[Any]:
-        block, delta = self._block(event), event.delta
+    def _other_delta(self, event: Any, block: Any, kind: Optional[str]) -> List[Any]:
+        delta = event.delta
         if kind == "citations_delta" and block.type == "text":
             if block.citations is None:
                 block.citations = []
@@ -943,22 +949,15 @@ class MessageAccumulator:
 
     def _final_input(self, index: int, block: Any, buf: _Buffer) -> Any:
         """Parse a tool block's JSON once; a cut-off prefix keeps what finished (as the SDK)."""
-        text, start = buf.value(), buf.start
-        if not text.strip():
-            return start
+        text = buf.value()
         try:
-            return _loads(text)
-        except ValueError as exc:
-            error = exc
-        try:
-            value = _partial_json(text)
-        except ValueError:
+            return _parse_input(text, buf.start)
+        except ValueError as error:
             shown = text if len(text) <= 300 else text[:150] + " ... " + text[-150:]
             raise _bad_stream(
                 "tool input for content block %d (%s %r, id %s) is not valid JSON (%s): %r"
                 % (index, block.type, getattr(block, "name", None), getattr(block, "id", None),
                    error, shown)) from error
-        return start if value is None else value
 
     def _on_message_delta(self, event: RawMessageDeltaEvent) -> List[Any]:
         msg = self._message
