@@ -1620,6 +1620,7 @@ class Stream(_Streaming):
         self._connection: Optional[_Connection] = connection
         self._max_line_size = max_line_size
         self._pool = pool
+        self._pings = False  # ping events are dropped, as the SDK does (the CLI's --json keeps them)
         self._iterator = self.__stream__()
 
     def _iter_sse(self) -> Iterator[ServerSentEvent]:
@@ -1637,7 +1638,7 @@ class Stream(_Streaming):
                     exc.response = self.response
                     raise
                 kind = event.type
-                if kind == "ping":
+                if kind == "ping" and not self._pings:
                     continue
                 if kind == "error":
                     raise _error_from_event(event.to_dict(), response=self.response,
@@ -2264,8 +2265,8 @@ def _error_json(err: BaseException, request_id: Optional[str]) -> str:
         message, status = str(err), None
         if isinstance(err, APIResponseValidationError):
             kind = "invalid_response_error"
-    return json.dumps({"type": "error", "error": {"type": kind, "message": message},
-                       "status": status, "request_id": request_id}, ensure_ascii=False)
+    return _json_line({"type": "error", "error": {"type": kind, "message": message},
+                       "status": status, "request_id": request_id})
 
 
 def _error_message(err: APIStatusError) -> str:
@@ -2291,45 +2292,33 @@ def _error_line(err: BaseException) -> str:
 
 
 def _run_stream(client: Anthropic, body: Dict[str, Any], args: Any, con: _Console) -> Message:
-    """Stream the answer: text to stdout, thinking to stderr, or every event as JSON."""
+    """Stream the answer: text to stdout, thinking to stderr, or every event as a JSON line."""
     stream = client.messages.create(stream=True, **body)
+    stream._pings = args.json  # --json passes every event through, pings included
     acc = MessageAccumulator()
     con.request_id = stream.response.getheader("request-id")  # type: ignore[attr-defined]
     try:
-        if args.json:
-            return _run_json(stream, acc, con)
         for event in stream:
+            if args.json:
+                con.out(_json_line(event.to_dict()))
             for item in acc.feed(event):
-                if item.type == "text":
+                if item.type == "text" and not args.json:
                     con.out(item.text)
-                elif item.type == "thinking":
+                elif item.type == "thinking" and not args.json:
                     con.think(item.thinking)
-        return _whole(acc)
+    except APIStatusError as err:  # an error event: with --json it passes through as it came
+        if args.json and isinstance(err.body, dict):
+            con.out(_json_line(err.body))
+        raise
     finally:
         stream.close()
-
-
-def _whole(acc: MessageAccumulator) -> Message:
     if acc.message is None:
         raise _bad_stream("the stream carried no message_start")
     return acc.message
 
 
-def _run_json(stream: Stream, acc: MessageAccumulator, con: _Console) -> Message:
-    """Print each event's data as one compact JSON line, pings and unknown types included."""
-    finished = False
-    for sse in stream._iter_sse():
-        if not sse.data:
-            continue
-        event = parse_event(sse)
-        con.out(json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n")
-        if event.type == "error":  # passed through as it came; the failure line follows
-            raise _error_from_event(event.to_dict(), response=stream.response, request_id=con.request_id)
-        acc.feed(event)
-        finished = finished or event.type == "message_stop"
-    if not finished:
-        raise _incomplete()
-    return _whole(acc)
+def _json_line(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def _finish(message: Message, args: Any, con: _Console) -> int:
@@ -2392,7 +2381,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except AnthropicError as err:
         _quietly(con.end_line)
         if args.json and stream_open:
-            _quietly(lambda: con.out(_error_json(err, con.request_id) + "\n"))  # type: ignore[attr-defined]
+            _quietly(lambda: con.out(_error_json(err, con.request_id)))  # type: ignore[attr-defined]
         con.say(_error_line(err))
         return 1
     except Exception as exc:  # a bug of ours: still one line, never a traceback or a secret
