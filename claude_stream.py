@@ -78,7 +78,7 @@ from urllib.parse import urlencode, urlsplit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations are never evaluated at run time: typing costs import time only
-    from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+    from typing import Any, Callable, Dict, Generator, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -811,8 +811,50 @@ def _loads(text: str) -> Any:
     return value
 
 
+# Nearly every event of a long answer is a delta, written by the API exactly so. Read by its
+# known prefix, such an event costs one C string scan, not the general scanner and a
+# conversion pass; any other spelling (spaces, escaped keys, an index of two digits, more
+# fields) takes the general path, which gives the same value or the error.
+_DELTA_HEAD = '{"type":"content_block_delta","index":'
+_DELTA_MIDS = [(',"delta":{"type":"%s","%s":"' % (kind, field), kind)
+               for kind, field in (("text_delta", "text"), ("thinking_delta", "thinking"),
+                                   ("input_json_delta", "partial_json"))]
+_scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+
+
+def _delta_fields(data: str) -> Optional[Tuple[int, str, str]]:
+    """``(index, delta type, text)`` of a growing delta in the API's spelling, else None."""
+    at = len(_DELTA_HEAD) + 1  # after one index digit
+    for mid, kind in _DELTA_MIDS:
+        if data.startswith(mid, at):
+            digit = data[at - 1]
+            if digit not in "0123456789":
+                return None
+            try:
+                value, end = _scanstring(data, at + len(mid))
+            except ValueError:
+                return None
+            if end != len(data) - 2 or not data.endswith("}}"):
+                return None
+            return int(digit), kind, value
+    return None
+
+
+def _delta_event(index: int, kind: str, value: str) -> Any:
+    """The ``RawContentBlockDeltaEvent`` the general path makes of the same JSON."""
+    delta = object.__new__(_DELTA_TYPES[kind])
+    delta.__dict__ = {"type": kind, _GROWING[kind][1]: value}
+    event = object.__new__(RawContentBlockDeltaEvent)
+    event.__dict__ = {"type": "content_block_delta", "index": index, "delta": delta}
+    return event
+
+
 def parse_event(sse: ServerSentEvent) -> Any:
     """Turn one ``ServerSentEvent`` into its typed event (an unknown type stays a ``BaseModel``)."""
+    if sse.data.startswith(_DELTA_HEAD):
+        fields = _delta_fields(sse.data)
+        if fields is not None:
+            return _delta_event(*fields)
     try:
         data = _loads(sse.data)
     except ValueError as exc:
@@ -855,17 +897,17 @@ class MessageAccumulator:
             return [event]  # an event type this module does not know passes through
         return handler(self, event)
 
-    def _block(self, event: Any) -> Any:
-        index = event.index
+    def _block(self, index: int, kind: str) -> Any:
+        """Block ``index`` of the snapshot, for an event of type ``kind`` that names it."""
         try:
             if index >= 0:
                 return self._message.content[index]  # type: ignore[union-attr]
         except (AttributeError, IndexError, TypeError):
             pass
         if self._message is None:
-            raise _bad_stream("%s before message_start" % event.type)
+            raise _bad_stream("%s before message_start" % kind)
         raise _bad_stream("%s for content block %r, but the message has %d"
-                          % (event.type, index, len(self._message.content)))
+                          % (kind, index, len(self._message.content)))
 
     def _flush(self, index: int) -> None:
         """Write the buffered text or JSON of block ``index`` into the snapshot's block."""
@@ -895,22 +937,30 @@ class MessageAccumulator:
     def _on_block_delta(self, event: RawContentBlockDeltaEvent) -> List[Any]:
         delta = event.delta
         kind = getattr(delta, "type", None)
-        buf = self._buffers.get(event.index)
+        grows = _GROWING.get(kind)  # type: ignore[arg-type]
+        if grows is not None:
+            piece = delta.__dict__.get(grows[1]) or ""
+            buf = self._grow(event.index, kind, piece)  # type: ignore[arg-type]
+            if buf is not None:
+                derived = buf.event.__new__(buf.event)
+                derived.__dict__ = {"type": buf.event.type, buf.field: piece, "_src": (buf, buf.size)}
+                return [event, derived]
+        return self._other_delta(event, self._block(event.index, event.type), kind)
+
+    def _grow(self, index: int, kind: str, piece: str) -> Optional[_Buffer]:
+        """Append a text, thinking or JSON piece to block ``index``; None if the block does not grow so."""
+        buf = self._buffers.get(index)
         if buf is None or buf.kind != kind:
-            block = self._block(event)
-            buf = self._new_buffer(event.index, block, kind)
+            buf = self._new_buffer(index, self._block(index, "content_block_delta"), kind)
             if buf is None:
-                return self._other_delta(event, block, kind)
-        piece = delta.__dict__.get(buf.field) or ""  # the hot path: one append, one small event
-        parts = buf.parts
+                return None
+        parts = buf.parts  # the hot path: one append
         parts.append(piece)
         if len(parts) == 256:  # many tiny strings cost more memory than the text: join a run
             buf.chunks.append("".join(parts))
             parts.clear()
         buf.size += len(piece)
-        derived = buf.event.__new__(buf.event)
-        derived.__dict__ = {"type": buf.event.type, buf.field: piece, "_src": (buf, buf.size)}
-        return [event, derived]
+        return buf
 
     def _new_buffer(self, index: int, block: Any, kind: Optional[str]) -> Optional[_Buffer]:
         """The buffer for the first growing delta of a block, or None if this delta grows nothing."""
@@ -938,7 +988,7 @@ class MessageAccumulator:
         return [event]  # a delta this module does not know, or on a block it does not fit
 
     def _on_block_stop(self, event: RawContentBlockStopEvent) -> List[Any]:
-        block = self._block(event)
+        block = self._block(event.index, event.type)
         buf = self._buffers.pop(event.index, None)
         if buf is not None and buf.kind == "input_json_delta":
             block.input = self._final_input(event.index, block, buf)
@@ -1618,42 +1668,61 @@ class Stream(_Streaming):
                  pool: Optional[_Pool] = None) -> None:
         self.response = response
         self._connection: Optional[_Connection] = connection
-        self._max_line_size = max_line_size
         self._pool = pool
         self._pings = False  # ping events are dropped, as the SDK does (the CLI's --json keeps them)
+        self._finished = False  # message_stop seen
+        self._sse = iter_sse(connection.iter_bytes(response), max_line_size)
         self._iterator = self.__stream__()
 
-    def _iter_sse(self) -> Iterator[ServerSentEvent]:
-        return iter_sse(self._connection.iter_bytes(self.response), self._max_line_size)  # type: ignore
-
-    def __stream__(self) -> Iterator[Any]:
-        finished = False
+    def __stream__(self, accumulator: Optional[MessageAccumulator] = None) -> Iterator[Any]:
+        """The raw events; fed to ``accumulator`` (if any), each followed by what it derives."""
+        handlers = MessageAccumulator._handlers  # feed(), inlined: this loop runs once per event
         try:
-            for sse in self._iter_sse():
-                if not sse.data:
-                    continue  # an event with empty data carries nothing (the SDK skips it too)
-                try:
-                    event = parse_event(sse)
-                except APIResponseValidationError as exc:
-                    exc.response = self.response
-                    raise
-                kind = event.type
-                if kind == "ping" and not self._pings:
+            for sse in self._sse:
+                event = self._event(sse)
+                if event is None:
                     continue
-                if kind == "error":
-                    raise _error_from_event(event.to_dict(), response=self.response,
-                                            request_id=self.response.getheader("request-id"))
-                if kind == "message_stop":
-                    finished = True
-                yield event
-            conn = self._connection
-            if conn is not None and not conn.closed and not finished:
-                raise _incomplete()
-            if conn is not None and finished and self._pool is not None:
-                self._connection = None  # read to the end: the connection can carry another request
-                self._pool.give(conn, self.response)
+                if accumulator is None:
+                    yield event
+                    continue
+                handler = handlers.get(event.type)
+                if handler is None:
+                    yield event  # an event type this module does not know passes through
+                else:
+                    yield from handler(accumulator, event)
+            self._end()
         finally:
             self.close()
+
+    def _event(self, sse: ServerSentEvent) -> Any:
+        """The typed event of ``sse``; None for a ping or empty data; an error event raises."""
+        if not sse.data:
+            return None  # an event with empty data carries nothing (the SDK skips it too)
+        try:
+            event = parse_event(sse)
+        except APIResponseValidationError as exc:
+            exc.response = self.response
+            raise
+        kind = event.type
+        if kind == "ping" and not self._pings:
+            return None
+        if kind == "error":
+            raise _error_from_event(event.to_dict(), response=self.response,
+                                    request_id=self.response.getheader("request-id"))
+        if kind == "message_stop":
+            self._finished = True
+        return event
+
+    def _end(self) -> None:
+        """The body has ended: an error before ``message_stop``, else the connection is reusable."""
+        conn = self._connection
+        if conn is None or conn.closed:  # closed on purpose, or already given back
+            return
+        if not self._finished:
+            raise _incomplete()
+        if self._pool is not None:
+            self._connection = None
+            self._pool.give(conn, self.response)
 
     def close(self) -> None:
         """Close the response and its connection; safe from any thread, and more than once."""
@@ -1672,6 +1741,7 @@ class MessageStream(_Streaming):
         self._restart = restart
         self._resumes_left = max_resumes
         self._closed = False
+        self._events_read = False
         self._iterator = self.__stream__()
         self.text_stream = _TextStream(self)
 
@@ -1685,17 +1755,11 @@ class MessageStream(_Streaming):
         return self._accumulator.message
 
     def __stream__(self) -> Iterator[Any]:
-        accumulator = self._accumulator
-        handlers = accumulator._handlers  # feed(), inlined: this loop runs once per event
-        events: Iterable[Any] = self._raw
+        self._events_read = True  # from here on, text_stream reads its texts off these events
+        events = self._raw.__stream__(self._accumulator)
         while True:
             try:
-                for event in events:
-                    handler = handlers.get(event.type)
-                    if handler is None:
-                        yield event
-                    else:
-                        yield from handler(accumulator, event)
+                yield from events
                 return
             except APIConnectionError as exc:
                 events = self._resume(exc)
@@ -1713,18 +1777,57 @@ class MessageStream(_Streaming):
         self._raw = self._restart(prefill)
         if self._closed:  # closed while the new request was on its way
             self._raw.close()
-        return _continued(self._raw, len(message.content) - 1, trim=prefill != text)
+        feed = self._accumulator.feed
+        events = _continued(self._raw, len(message.content) - 1, trim=prefill != text)
+        return (out for event in events for out in feed(event))
+
+    def _texts(self) -> Iterator[str]:
+        """``text_stream``'s generator: the text of each text delta, in order.
+
+        Until someone iterates the events, deltas go straight into the snapshot without the
+        event objects nobody would see (most of the cost of a long answer). Once the events
+        are being read, or on a stream that may resume, texts are read off the events.
+        """
+        if not self._events_read and not self._resumes_left:
+            try:
+                if (yield from self._lean_texts()):
+                    return
+            except BaseException:
+                self._raw.close()
+                raise
+        for event in self._iterator:
+            if event.type == "text":  # derived from each text_delta, right after it
+                yield event.text
+
+    def _lean_texts(self) -> Generator[str, None, bool]:
+        """Texts from the SSE events; stops (False) after one once the events are read."""
+        raw, acc = self._raw, self._accumulator
+        for sse in raw._sse:
+            data = sse.data
+            fields = _delta_fields(data) if data.startswith(_DELTA_HEAD) else None
+            if fields is not None and acc._grow(*fields) is not None:
+                if fields[1] == "text_delta":
+                    yield fields[2]
+            else:
+                event = raw._event(sse)
+                for out in acc.feed(event) if event is not None else ():
+                    if out.type == "text":
+                        yield out.text
+            if self._events_read:
+                return False
+        raw._end()
+        return True
 
     def until_done(self) -> None:
         """Read the rest of the stream."""
-        for _ in self._iterator:
+        for _ in self._iterator if self._events_read else self.text_stream:
             pass
 
     def get_final_message(self) -> Message:
         """Wait for the end of the stream and return the whole message."""
         self.until_done()
         message = self._accumulator.message
-        if message is None:
+        if message is None or not self._accumulator.done:
             raise _incomplete()
         return message
 
@@ -1771,13 +1874,7 @@ class _TextStream:
 
     def __init__(self, stream: MessageStream) -> None:
         self._stream = stream
-        self._texts = self.__texts__(stream._iterator)
-
-    @staticmethod
-    def __texts__(events: Iterator[Any]) -> Iterator[str]:
-        for event in events:
-            if event.type == "text":  # derived from each text_delta, right after it
-                yield event.text
+        self._texts = stream._texts()
 
     def __iter__(self) -> Iterator[str]:
         return self._texts

@@ -783,9 +783,19 @@ def derived_fields(ev):
     return d
 
 
+def spaced(pairs):
+    """The same events in another JSON spelling (spaces after separators, as json.dumps
+    writes): not the API's, so every event takes the general parse, not the delta fast path."""
+    return [(name, json.dumps(json.loads(data))) for name, data in pairs]
+
+
+SPELLINGS = {"api": lambda pairs: pairs, "spaced": spaced}
+
+
+@pytest.mark.parametrize("spelling", sorted(SPELLINGS))
 @pytest.mark.parametrize("name", sorted(SDK_FINAL))
-def test_transcript_events_and_final_message_match_sdk(name):
-    raw = sse_of(TRANSCRIPTS[name])
+def test_transcript_events_and_final_message_match_sdk(name, spelling):
+    raw = sse_of(SPELLINGS[spelling](TRANSCRIPTS[name]))
     for how, chunks in [("whole", [raw]), ("bytewise", [raw[i:i + 1] for i in range(len(raw))])]:
         events, acc = run_stream(chunks)
         got = [(ev.type,) if len(rec) == 1 else (ev.type, derived_fields(ev))
@@ -793,6 +803,55 @@ def test_transcript_events_and_final_message_match_sdk(name):
         assert got == SDK_EVENTS[name], how
         assert len(events) == len(SDK_EVENTS[name]), how
         assert acc.done and acc.message.to_dict() == SDK_FINAL[name], how
+
+
+# The API writes deltas in one exact spelling, which parse_event reads by its prefix; these
+# vectors start with that prefix and then differ. Each must give what json.loads gives, or
+# the same error the general path raises.
+HEAD = '{"type":"content_block_delta","index":'
+DELTA_SPELLINGS = [
+    ("escapes", HEAD + r'0,"delta":{"type":"text_delta","text":"a\nb\u00e9\ud83d\ude00 \"q\" \\ \/"}}'),
+    ("non-ascii", HEAD + '0,"delta":{"type":"text_delta","text":"caf\u00e9 日本 😀"}}'),
+    ("empty text", HEAD + '0,"delta":{"type":"text_delta","text":""}}'),
+    ("index 9", HEAD + '9,"delta":{"type":"text_delta","text":"x"}}'),
+    ("index 12", HEAD + '12,"delta":{"type":"text_delta","text":"x"}}'),
+    ("thinking", HEAD + '0,"delta":{"type":"thinking_delta","thinking":"hmm"}}'),
+    ("tool json", HEAD + '1,"delta":{"type":"input_json_delta","partial_json":"{\\"a\\": 1"}}'),
+    ("signature", HEAD + '0,"delta":{"type":"signature_delta","signature":"c2ln"}}'),
+    ("trailing space", HEAD + '0,"delta":{"type":"text_delta","text":"x"}} '),
+    ("extra field", HEAD + '0,"delta":{"type":"text_delta","text":"x","more":1}}'),
+    ("extra outer field", HEAD + '0,"delta":{"type":"text_delta","text":"x"},"more":[1]}'),
+    ("text not a string", HEAD + '0,"delta":{"type":"text_delta","text":5}}'),
+    ("no text", HEAD + '0,"delta":{"type":"text_delta"}}'),
+    ("repeated key", HEAD + '0,"delta":{"type":"text_delta","text":"a","text":"b"}}'),
+]
+BAD_DELTA_SPELLINGS = [
+    ("extra brace", HEAD + '0,"delta":{"type":"text_delta","text":"x"}}}'),
+    ("one brace short", HEAD + '0,"delta":{"type":"text_delta","text":"x"}'),
+    ("unterminated", HEAD + '0,"delta":{"type":"text_delta","text":"x}}'),
+    ("bad escape", HEAD + r'0,"delta":{"type":"text_delta","text":"\x41"}}'),
+    ("raw control char", HEAD + '0,"delta":{"type":"text_delta","text":"a\tb"}}'.replace("\\t", "\t")),
+    ("arabic digit index", HEAD + '\u0663,"delta":{"type":"text_delta","text":"x"}}'.replace("\\u0663", "\u0663")),
+]
+
+
+@pytest.mark.parametrize("name,data", DELTA_SPELLINGS, ids=[n for n, _ in DELTA_SPELLINGS])
+def test_delta_spellings_parse_as_json_says(name, data):
+    event = cs.parse_event(cs.ServerSentEvent("content_block_delta", data))
+    expected = json.loads(data)
+    assert type(event) is cs.RawContentBlockDeltaEvent and event.to_dict() == expected
+    assert event.index == expected["index"] and event.delta.type == expected["delta"]["type"]
+    kind = {"text_delta": cs.TextDelta, "thinking_delta": cs.ThinkingDelta,
+            "input_json_delta": cs.InputJSONDelta, "signature_delta": cs.SignatureDelta}
+    assert type(event.delta) is kind[expected["delta"]["type"]]
+
+
+@pytest.mark.parametrize("name,data", BAD_DELTA_SPELLINGS, ids=[n for n, _ in BAD_DELTA_SPELLINGS])
+def test_bad_delta_spellings_raise_like_any_bad_json(name, data):
+    with pytest.raises(ValueError):
+        json.loads(data)
+    with pytest.raises(cs.APIResponseValidationError, match="not JSON"):
+        cs.parse_event(cs.ServerSentEvent("content_block_delta", data))
 
 
 @pytest.mark.parametrize("name", sorted(TRANSCRIPTS))
@@ -1189,6 +1248,58 @@ def test_text_stream_and_final_message(serve):
         msg = stream.get_final_message()
     assert msg.content[0].text == "Hello, world" and msg.stop_reason == "end_turn"
     assert msg.usage.output_tokens == 5
+
+
+@pytest.mark.parametrize("spelling", sorted(SPELLINGS))
+@pytest.mark.parametrize("name", sorted(SDK_FINAL))
+def test_text_stream_then_final_message_match_sdk(serve, name, spelling):
+    # text_stream reads the snapshot's deltas without building events: same texts, same final.
+    server = serve(sse(SPELLINGS[spelling](TRANSCRIPTS[name])))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        texts = list(stream.text_stream)
+        final = stream.get_final_message()
+    assert texts == [rec[1]["text"] for rec in SDK_EVENTS[name] if rec[0] == "text"]
+    assert final.to_dict() == SDK_FINAL[name]
+
+
+def test_get_final_message_alone_matches_sdk_on_thinking_and_tools(serve):
+    server = serve(sse(TRANSCRIPTS["thinking"]), sse(TRANSCRIPTS["tool_use"]))
+    client = client_for(server)
+    for name in ("thinking", "tool_use"):
+        with client.messages.stream(**PARAMS) as stream:
+            assert stream.get_final_message().to_dict() == SDK_FINAL[name]
+
+
+def test_text_stream_after_some_events_gives_each_text_once(serve):
+    server = serve(sse(HELLO))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        first = [next(stream) for _ in range(3)]  # message_start, block start, the "Hello" delta
+        assert first[-1].type == "content_block_delta" and first[-1].delta.text == "Hello"
+        assert list(stream.text_stream) == ["Hello", ", world"]  # its text event was still to come
+        assert stream.get_final_text() == "Hello, world"
+
+
+def test_events_after_some_text_continue_where_text_stopped(serve):
+    server = serve(sse(HELLO))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        assert next(stream.text_stream) == "Hello"
+        nxt = next(stream)
+        assert nxt.type == "content_block_delta" and nxt.delta.text == ", world"
+        assert next(stream.text_stream) == ", world"
+        assert [e.type for e in stream] == ["content_block_stop", "message_delta", "message_stop"]
+        assert list(stream.text_stream) == []
+        assert stream.get_final_message().content[0].text == "Hello, world"
+
+
+def test_final_message_after_a_failed_stream_raises_not_partial(serve):
+    error = ("error", json.dumps({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}))
+    server = serve(sse([message_start(), text_block(), text_delta("partial "), error]))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        with pytest.raises(cs.OverloadedError):
+            list(stream.text_stream)
+        with pytest.raises(cs.APIConnectionError, match="incomplete"):
+            stream.get_final_message()
+    assert stream.current_message_snapshot.content[0].text == "partial "
 
 
 def test_stream_is_lazy_until_with(serve):
