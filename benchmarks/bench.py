@@ -214,6 +214,11 @@ def consume(client, api, query, mode):
                              extra_query=query) as stream:
         if mode == "final":
             return stream.get_final_message().content[0].text, None
+        if mode == "events":  # every raw and derived event object, the text taken from the text events
+            for event in stream:
+                if event.type == "text":
+                    parts.append(event.text)
+            return "".join(parts), None
         for text in stream.text_stream:
             if first is None:
                 first = time.perf_counter()
@@ -400,6 +405,7 @@ def plan(cfg, clients, features, tls=None):
     n, both = cfg["n"], ["cs", "limit"]
     cases = [("text_stream", clients, "stream", dict(mode="text", n=n), ("text", n)),
              ("final", clients, "stream", dict(mode="final", n=n), ("text", n)),
+             ("events", clients, "stream", dict(mode="events", n=n), ("text", n)),
              ("latency", clients, "stream", dict(mode="text", n=cfg["lat_n"], pause=cfg["pause"], warm=1),
               ("text", cfg["lat_n"]))]
     for kind, key in (("text", "sansio"), ("tool", "tool")):
@@ -496,7 +502,7 @@ def build_rows(samples, imports, cfg):
     """[(metric, {client: value}, show ratios)]; lower is better unless the metric says higher."""
     n, per = cfg["n"], lambda s: s["seconds"] / s["events"] * 1e6
     rows = [("import time, ms", {c: imports.get(c) for c in NAMES}, True)]
-    for case, label in (("text_stream", "text_stream"), ("final", "get_final_message")):
+    for case, label in (("text_stream", "text_stream"), ("final", "get_final_message"), ("events", "event loop")):
         rows.append(("%s events/s [higher]" % label, {c: stat(samples, case, c, lambda s: n / s["wall"]) for c in NAMES}, True))
         rows.append(("%s CPU s/10k events" % label, {c: stat(samples, case, c, lambda s: s["cpu"] / n * 1e4) for c in NAMES}, True))
     rows.append(("first-text latency, ms", {c: stat(samples, "latency", c, lambda s: s["first_ms"]) for c in NAMES}, True))
@@ -592,6 +598,8 @@ def main(argv):
     cfg = QUICK if args.quick else FULL
     print("Python %s (%s)" % (platform.python_version(), sys.executable))
     print("Machine: %s" % platform.platform())
+    if args.sdk_python and os.sep in args.sdk_python:  # workers run elsewhere: make a relative path whole
+        args.sdk_python = os.path.abspath(args.sdk_python)
     ctx = {"sdk_python": args.sdk_python}
     clients = ["cs", "limit"]
     if args.sdk_python:
