@@ -221,11 +221,7 @@ def _dump(value: Any) -> Any:
 
 
 class _ModelType(type):
-    """Makes each model a dataclass on first asking, so importing costs no ``dataclasses``.
-
-    ``dataclasses.is_dataclass``, ``fields``, ``asdict`` and ``replace`` look up
-    ``__dataclass_fields__``; the first lookup builds it from the model's field table.
-    """
+    """Makes a model a dataclass when ``__dataclass_fields__`` is first read (import skips ``dataclasses``)."""
 
     def __getattr__(cls, name: str) -> Any:
         if name != "__dataclass_fields__" or "_defaults" not in cls.__dict__:
@@ -317,8 +313,8 @@ def _model(cls_name: str, base: type = BaseModel, /, *, nested: Optional[Dict[st
            **defaults: Any) -> Any:
     """Declare a model: ``defaults`` are its JSON fields in order, with their defaults.
 
-    A default that is a class (``list``, ``dict``, ``Usage``) is a factory for a fresh one.
-    ``nested`` maps a field to the converter that turns its JSON into models.
+    A default that is a class (``list``, ``Usage``) is a factory for a fresh one; ``nested``
+    maps a field to the converter that turns its JSON into models.
     """
     fields = dict(base._defaults, **defaults)  # type: ignore[attr-defined]
     nested = dict(base._nested, **(nested or {}))  # type: ignore[attr-defined]
@@ -333,22 +329,10 @@ def _model(cls_name: str, base: type = BaseModel, /, *, nested: Optional[Dict[st
 
 
 def _from_one(name: str, convert: Callable[[Any], Any]) -> classmethod:
-    """``_from`` for a class with one nested field (most events): no loop over a table.
-
-    When the field is typed by a table (a delta, a block), a flat object is built inline.
-    """
-    table = getattr(convert, "table", None)
-
+    """``_from`` for a class with one nested field (most events): no loop over a table."""
     def _from(cls: type, data: Dict[str, Any]) -> Any:
         value = data.get(name)
-        if table is not None and value.__class__ is dict:
-            kind = table.get(value.get("type"), BaseModel)
-            if kind._nested:
-                data[name] = kind._from(value)
-            else:
-                data[name] = nested = kind.__new__(kind)
-                nested.__dict__ = value
-        elif value is not None:
+        if value is not None:
             data[name] = convert(value)
         obj = cls.__new__(cls)
         obj.__dict__ = data
@@ -376,7 +360,6 @@ def _typed(table: Dict[str, type]) -> Callable[[Any], Any]:
         if isinstance(value, list):
             return [convert(v) for v in value]
         return value
-    convert.table = table  # type: ignore[attr-defined]
     return convert
 
 
@@ -486,11 +469,10 @@ ParsedContentBlockStopEvent, ParsedMessageStopEvent = ContentBlockStopEvent, Mes
 
 
 def _lazy_snapshot(cls: type, compute: Callable[[Any], Any]) -> None:
-    """Give ``cls`` a ``snapshot`` computed on first read from ``_src`` (set by the feeder).
+    """Give ``cls`` a ``snapshot`` made on first read from ``_src``, a ``(buffer, length)`` pair.
 
-    Text and tool input grow with every delta; building each event's snapshot eagerly
-    would cost O(answer) per event. The accumulator stores ``(buffer, length)`` instead,
-    and the value is made -- exactly as it was at that event -- only if someone reads it.
+    Text and tool input grow with every delta; an eager snapshot would cost O(answer) per
+    event. The value is made, exactly as it was at that event, only if someone reads it.
     """
     def get(self: Any) -> Any:
         d = self.__dict__
@@ -542,8 +524,8 @@ def _too_large(limit: int) -> APIResponseValidationError:
 def _line_batches(chunks: Iterable[bytes], max_size: int) -> Iterator[List[bytes]]:
     """For each chunk, the lines it completes (terminators stripped), as one list.
 
-    Splitting is ``bytes.splitlines`` (CR, LF and CRLF only) on whole chunks, so no Python
-    code runs per byte, and the generator resumes once per chunk rather than per line.
+    One ``bytes.splitlines`` (CR, LF and CRLF only) per chunk: no Python code runs per byte,
+    and the generator resumes once per chunk rather than per line.
     """
     parts: List[bytes] = []  # pieces of a line that has not ended yet
     size = 0
@@ -648,9 +630,8 @@ def iter_sse(chunks: Iterable[bytes], max_size: int = DEFAULT_MAX_LINE_SIZE) -> 
 class _Buffer:
     """A block's growing text, thinking or tool JSON: O(fragment) per append, joined when read.
 
-    ``kind`` is the delta type that grows it and ``field`` the attribute the delta, the
-    derived event and (except for tool JSON) the block share; ``start`` is a tool block's
-    input as ``content_block_start`` gave it.
+    ``kind`` is the delta type that grows it, ``field`` the attribute the delta, the derived
+    event and (except for tool JSON) the block share; ``start`` is a tool block's first input.
     """
     __slots__ = ("chunks", "parts", "size", "kind", "field", "event", "start")
 
@@ -671,87 +652,56 @@ class _Buffer:
 
 
 _WS = re.compile(r"[ \t\n\r]*")
-_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"')
-_STRING_START = re.compile(r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*(?:\\u?[0-9a-fA-F]{0,3})?\Z')
-_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?(?![0-9.eE+-])")
-_NUMBER_START = re.compile(r"-?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][+-]?[0-9]*)?)?\Z")
-_CLOSERS = {"{": "}", "[": "]"}
+_SCALAR = re.compile(r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"|true|false|null'
+                     r"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?(?![0-9.eE+-])")
+_SCALAR_START = re.compile(r'(?:"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*(?:\\u?[0-9a-fA-F]{0,3})?'
+                           r"|-?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][+-]?[0-9]*)?)?"
+                           r"|t(?:r(?:u)?)?|f(?:a(?:l(?:s)?)?)?|n(?:u(?:l)?)?)\Z")
 
 
 def _partial_json(text: str) -> Any:
     """Parse a prefix of a JSON document as the SDK's partial mode does.
 
     Finished values are kept and open containers closed; an unfinished string, literal or
-    number-in-progress at the end is dropped (``{"a": 1, "b": "Sa`` gives ``{"a": 1}``).
-    Raises ``ValueError`` for text that no continuation could make valid. Returns None
-    when nothing is finished yet.
+    number at the end is dropped (``{"a": 1, "b": "Sa`` gives ``{"a": 1}``). ``ValueError``
+    for text no continuation could make valid; None when nothing is finished yet.
     """
     stack: List[str] = []
-    expect = "value"  # value, key, colon, comma, done; "first" forms allow a closer
-    keep = None  # (end offset, closers) of the longest prefix that is a finished value
-    pos, n = _WS.match(text, 0).end(), len(text)
-    while pos < n:
+    expect, first, keep, pos = "value", False, None, 0  # value, key, colon, comma or done
+    while True:
+        pos = _WS.match(text, pos).end()
+        if pos == len(text):
+            break
         c = text[pos]
-        if c == '"' and expect in ("value", "key", "first_value", "first_key"):
-            m = _STRING.match(text, pos)
-            if m is None:
-                if _STRING_START.match(text, pos):
-                    break
-                raise ValueError("invalid string at offset %d" % pos)
-            pos = m.end()
-            if expect.endswith("key"):
-                expect = "colon"
-                pos = _WS.match(text, pos).end()
-                continue
-        elif c in "-0123456789" and expect in ("value", "first_value"):
-            m = _NUMBER.match(text, pos)
-            if m is None:
-                if _NUMBER_START.match(text, pos):
-                    break
-                raise ValueError("invalid number at offset %d" % pos)
-            pos = m.end()
-        elif c in "tfn" and expect in ("value", "first_value"):
-            word = next((w for w in ("true", "false", "null") if w[0] == c), "")
-            if text.startswith(word, pos):
-                pos += len(word)
-            elif word.startswith(text[pos:]):
-                break
-            else:
-                raise ValueError("invalid literal at offset %d" % pos)
-        elif c in "[{" and expect in ("value", "first_value"):
-            stack.append(_CLOSERS[c])
-            pos += 1
-            expect = "first_key" if c == "{" else "first_value"
-            keep = (pos, "".join(reversed(stack)))
-            pos = _WS.match(text, pos).end()
-            continue
-        elif stack and c == stack[-1] and expect in ("comma", "first_key", "first_value"):
+        if stack and c == stack[-1] and (first or expect == "comma"):
             stack.pop()
             pos += 1
-        elif c == "," and expect == "comma":
-            expect = "key" if stack[-1] == "}" else "value"
-            pos = _WS.match(text, pos + 1).end()
+        elif c in "[{" and expect == "value":
+            stack.append("]" if c == "[" else "}")
+            expect, first, pos = "key" if c == "{" else "value", True, pos + 1
+            keep = (pos, "".join(reversed(stack)))
             continue
-        elif c == ":" and expect == "colon":
-            expect = "value"
-            pos = _WS.match(text, pos + 1).end()
+        elif (c, expect) in ((",", "comma"), (":", "colon")):
+            expect, first, pos = "key" if c == "," and stack[-1] == "}" else "value", False, pos + 1
             continue
+        elif expect == "value" or (expect == "key" and c == '"'):
+            m = _SCALAR.match(text, pos)
+            if m is None:
+                if _SCALAR_START.match(text, pos):
+                    break  # an unfinished string, number or literal at the end is dropped
+                raise ValueError("invalid value at offset %d" % pos)
+            pos, first = m.end(), False
+            if expect == "key":
+                expect = "colon"
+                continue
         else:
             raise ValueError("unexpected %r at offset %d" % (c, pos))
-        # a value just finished
-        expect = "comma" if stack else "done"
-        keep = (pos, "".join(reversed(stack)))
-        pos = _WS.match(text, pos).end()
-    if keep is None:
-        return None
-    return json.loads(text[:keep[0]] + keep[1])
+        expect, first, keep = "comma" if stack else "done", False, (pos, "".join(reversed(stack)))
+    return None if keep is None else json.loads(text[:keep[0]] + keep[1])
 
 
 def _parse_input(text: str, start: Any) -> Any:
-    """Tool input JSON: whole if it is whole, else what finished (``start`` if nothing did).
-
-    Raises ``ValueError`` for text no continuation could make valid.
-    """
+    """Tool input JSON: whole if whole, else what finished (``start`` if nothing); ``ValueError`` if invalid."""
     if not text.strip():
         return start
     try:
@@ -797,11 +747,7 @@ _scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defin
 
 
 def _loads(text: str) -> Any:
-    """``json.loads`` without its per-call overhead (a third of the cost of a small event).
-
-    The C scanner parses one value; only trailing JSON whitespace may follow it. Anything
-    unusual goes to ``json.loads`` itself, for the same result or the same error.
-    """
+    """``json.loads`` without its per-call overhead: the C scanner; anything unusual goes to ``json.loads``."""
     try:
         value, end = _scan(text, 0)
     except (StopIteration, ValueError):
@@ -896,6 +842,12 @@ class MessageAccumulator:
         if handler is None:
             return [event]  # an event type this module does not know passes through
         return handler(self, event)
+
+    def _complete(self) -> Message:
+        """The whole message; ``APIConnectionError`` if ``message_stop`` never came."""
+        if not self.done or self.message is None:
+            raise _incomplete()
+        return self.message
 
     def _block(self, index: int, kind: str) -> Any:
         """Block ``index`` of the snapshot, for an event of type ``kind`` that names it."""
@@ -1053,9 +1005,7 @@ def accumulate(events: Iterable[Any]) -> Message:
     acc = MessageAccumulator()
     for event in events:
         acc.feed(event)
-    if not acc.done or acc.message is None:
-        raise _incomplete()
-    return acc.message
+    return acc._complete()
 
 
 # -- Retry policy -------------------------------------------------------------------------
@@ -1184,7 +1134,10 @@ def _read_body(response: Any, limit: int) -> bytes:
     """The rest of a (non-streaming) body, at most ``limit`` bytes."""
     parts, size = [], 0
     while True:
-        chunk = response.read1(_READ_SIZE)
+        try:
+            chunk = response.read1(_READ_SIZE)
+        except _TRANSPORT_ERRORS as exc:
+            raise _transport_error(exc, "while reading the response") from exc
         if not chunk:
             return b"".join(parts)
         size += len(chunk)
@@ -1231,15 +1184,12 @@ def _redact_url(url: str) -> str:
 def _env_proxy(scheme: str, host: str, port: int) -> Optional[str]:
     """The proxy URL the environment gives for a request, read as ``urllib.request`` does.
 
-    ``https_proxy`` / ``HTTPS_PROXY`` (or ``http_*`` for http), else ``all_proxy``; the
-    lower-case name wins. ``no_proxy``: ``*``, hosts, domains with or without a leading
-    dot, IPs, optionally with ``:port``.
+    ``https_proxy`` (or ``http_proxy`` for http), else ``all_proxy``, any case, the lower-case
+    name winning. ``no_proxy``: ``*``, hosts, domains with or without a leading dot, IPs,
+    optionally with ``:port``.
     """
-    env = {}
-    for name, value in os.environ.items():  # upper case first, so lower case overrides
-        if name.isupper() and value:
-            env[name.lower()] = value
-    env.update((n, v) for n, v in os.environ.items() if n.islower() and v)
+    by_case = sorted(os.environ.items(), key=lambda item: item[0].islower())  # lower case wins
+    env = {name.lower(): value for name, value in by_case if value}
     proxy = env.get(scheme + "_proxy") or env.get("all_proxy")
     if not proxy:
         return None
@@ -1257,20 +1207,16 @@ class _Connection:
 
     def __init__(self, scheme: str, host: str, port: int, connect_timeout: float, ssl_context: Any,
                  proxy: Optional[_Proxy]) -> None:
-        self.prefix, self.headers = "", {}  # absolute-form target and proxy headers for http://
-        if proxy is not None and scheme == "https":  # CONNECT tunnel; TLS to the API inside it
-            self.http = http.client.HTTPSConnection(proxy.host, proxy.port, timeout=connect_timeout,
-                                                    context=ssl_context)
-            self.http.set_tunnel(host, port, headers=proxy.headers)
-        elif proxy is not None:
-            self.http = http.client.HTTPConnection(proxy.host, proxy.port, timeout=connect_timeout)
-            self.prefix, self.headers = "http://%s:%d" % (host, port), proxy.headers
-        elif scheme == "https":
-            self.http = http.client.HTTPSConnection(host, port, timeout=connect_timeout, context=ssl_context)
+        self.prefix, self.headers, self.proxy, self.closed = "", {}, proxy, False
+        at = (proxy.host, proxy.port) if proxy is not None else (host, port)
+        if scheme == "https":
+            self.http = http.client.HTTPSConnection(*at, timeout=connect_timeout, context=ssl_context)
+            if proxy is not None:  # CONNECT tunnel; TLS to the API inside it
+                self.http.set_tunnel(host, port, headers=proxy.headers)
         else:
-            self.http = http.client.HTTPConnection(host, port, timeout=connect_timeout)
-        self.proxy = proxy
-        self.closed = False
+            self.http = http.client.HTTPConnection(*at, timeout=connect_timeout)
+            if proxy is not None:  # absolute-form target, proxy headers on each request
+                self.prefix, self.headers = "http://%s:%d" % (host, port), proxy.headers
 
     def request(self, path: str, body: bytes, headers: Dict[str, str], read_timeout: float) -> Any:
         """Send the request and return the response once its headers are in."""
@@ -1530,11 +1476,14 @@ class Anthropic:
                  timeouts: Tuple[float, float], stream: bool) -> Tuple[_Connection, Any, bytes]:
         conn, response = self._send(target, data, headers, timeouts)
         try:
-            content = b""
-            if response.status >= 300 or not stream:
-                content = self._read_all(response)
-            if response.status >= 300:
-                raise self._status_error(response, content)
+            status, content = response.status, b""
+            if status >= 300 or not stream:
+                content = _read_body(response, self.max_line_size)
+            if status >= 300:  # a redirect is never followed: the key must not go to another host
+                body = _decode_body(content) if status >= 400 else (
+                    "redirect to %s not followed (check base_url)" % (response.getheader("location") or "?"))
+                raise _status_error(status, body, response=response,
+                                    request_id=response.getheader("request-id"))
             if stream:
                 self._check_event_stream(response)
             else:
@@ -1543,20 +1492,6 @@ class Anthropic:
         except BaseException:
             conn.close()
             raise
-
-    def _read_all(self, response: Any) -> bytes:
-        try:
-            return _read_body(response, self.max_line_size)
-        except _TRANSPORT_ERRORS as exc:
-            raise _transport_error(exc, "while reading the response") from exc
-
-    def _status_error(self, response: Any, content: bytes) -> APIStatusError:
-        status = response.status
-        body = _decode_body(content)
-        request_id = response.getheader("request-id")
-        if 300 <= status < 400:  # never followed: the key must not go to another host
-            body = "redirect to %s not followed (check base_url)" % (response.getheader("location") or "?")
-        return _status_error(status, body, response=response, request_id=request_id)
 
     def _check_event_stream(self, response: Any) -> None:
         """A 200 that is not SSE (a captive portal, a misrouted gateway) is refused, not parsed."""
@@ -1614,8 +1549,7 @@ class Messages:
 
         ``max_resumes`` (ours, opt-in): after a dropped or stalled connection mid-answer,
         re-request up to this many times with the text so far as an assistant prefill and
-        carry on as one seamless stream. Text answers only: a partial thinking or tool-use
-        block cannot be prefilled, and some models do not accept a prefill.
+        carry on as one seamless stream. Text answers only.
         """
         return MessageStreamManager(lambda: MessageStream(
             self.create(stream=True, **params), restart=self._restart(params), max_resumes=max_resumes))
@@ -1784,9 +1718,8 @@ class MessageStream(_Streaming):
     def _texts(self) -> Iterator[str]:
         """``text_stream``'s generator: the text of each text delta, in order.
 
-        Until someone iterates the events, deltas go straight into the snapshot without the
-        event objects nobody would see (most of the cost of a long answer). Once the events
-        are being read, or on a stream that may resume, texts are read off the events.
+        Until someone iterates the events, deltas go straight into the snapshot, without the
+        event objects nobody would see (most of the cost of a long answer).
         """
         if not self._events_read and not self._resumes_left:
             try:
@@ -1826,10 +1759,7 @@ class MessageStream(_Streaming):
     def get_final_message(self) -> Message:
         """Wait for the end of the stream and return the whole message."""
         self.until_done()
-        message = self._accumulator.message
-        if message is None or not self._accumulator.done:
-            raise _incomplete()
-        return message
+        return self._accumulator._complete()
 
     def get_final_text(self) -> str:
         """The final message's text blocks joined; RuntimeError if it has none (as the SDK)."""
@@ -1914,11 +1844,7 @@ _END = object()
 
 
 def _produce(source: Any, items: "Any", stop: threading.Event, notify: Optional[Callable[[], None]]) -> None:
-    """The producer thread: move ``source``'s items into ``items`` until done or stopped.
-
-    A plain function, not a method, so the thread holds no reference to its ``background``
-    and dropping that object lets the garbage collector close it.
-    """
+    """The producer thread (a function, so the thread holds no reference to its ``background``)."""
     def put(entry: Any) -> bool:
         while not stop.is_set():
             try:
@@ -1952,10 +1878,8 @@ def _produce(source: Any, items: "Any", stop: threading.Event, notify: Optional[
 class background:
     """Iterate ``iterable`` in a daemon thread through a queue of at most ``maxsize`` items.
 
-    Iterating this yields the same items in order; the producer's exception is re-raised
-    here. ``close()`` (also on ``with`` exit and at garbage collection) stops the thread
-    and closes the source -- a ``MessageStream``, ``Stream`` or ``text_stream`` closes its
-    connection, which also frees a producer blocked on a silent socket.
+    The producer's exception is re-raised here. ``close()`` (also on ``with`` exit and at
+    garbage collection) stops the thread and closes the source, and so its connection.
     """
 
     def __init__(self, iterable: Iterable[Any], maxsize: int = 100,
@@ -2071,6 +1995,8 @@ class AsyncStream:
         self._items: Optional[background] = None
         self._start = lambda: background(stream, maxsize, lambda: loop.call_soon_threadsafe(self._wake.set))
 
+    request_id = property(lambda self: self.response.getheader("request-id"))
+
     def __aiter__(self) -> "AsyncStream":
         return self
 
@@ -2108,25 +2034,20 @@ class AsyncStream:
         self._close()
 
 
-class AsyncMessageStream:
+class AsyncMessageStream(AsyncStream):
     """The async ``MessageStream``: the same events, snapshot and helpers, awaited."""
 
     def __init__(self, stream: Stream) -> None:
-        self._raw = AsyncStream(stream)
+        super().__init__(stream)
         self._accumulator = MessageAccumulator()
         self._pending: List[Any] = []
         self.text_stream = self.__stream_text__()
 
-    response = property(lambda self: self._raw.response)
-    request_id = property(lambda self: self._raw.response.getheader("request-id"))
     current_message_snapshot = property(lambda self: self._accumulator.message)
-
-    def __aiter__(self) -> "AsyncMessageStream":
-        return self
 
     async def __anext__(self) -> Any:
         while not self._pending:
-            self._pending = self._accumulator.feed(await self._raw.__anext__())
+            self._pending = self._accumulator.feed(await super().__anext__())
         return self._pending.pop(0)
 
     async def __stream_text__(self) -> Any:
@@ -2140,23 +2061,10 @@ class AsyncMessageStream:
 
     async def get_final_message(self) -> Message:
         await self.until_done()
-        message = self._accumulator.message
-        if message is None:
-            raise _incomplete()
-        return message
+        return self._accumulator._complete()
 
     async def get_final_text(self) -> str:
-        message = await self.get_final_message()
-        return MessageStream._text_of(message)
-
-    async def close(self) -> None:
-        self._raw._close()
-
-    async def __aenter__(self) -> "AsyncMessageStream":
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        self._raw._close()
+        return MessageStream._text_of(await self.get_final_message())
 
 
 class AsyncMessageStreamManager:
@@ -2194,8 +2102,8 @@ class AsyncMessages:
 class AsyncAnthropic:
     """The asyncio client: ``Anthropic``'s arguments, with ``async with`` / ``async for`` / ``await``."""
 
-    def __init__(self, **options: Any) -> None:
-        self._client = Anthropic(**options)
+    def __init__(self, *, _client: Optional[Anthropic] = None, **options: Any) -> None:
+        self._client = _client or Anthropic(**options)
         self.messages = AsyncMessages(self._client.messages)
         self.beta = _Beta(self.messages)
 
@@ -2206,11 +2114,7 @@ class AsyncAnthropic:
         return "Async" + repr(self._client)
 
     def with_options(self, **changes: Any) -> "AsyncAnthropic":
-        copy = type(self).__new__(type(self))
-        copy._client = self._client.with_options(**changes)
-        copy.messages = AsyncMessages(copy._client.messages)
-        copy.beta = _Beta(copy.messages)
-        return copy
+        return type(self)(_client=self._client.with_options(**changes))
 
 
 # -- CLI ----------------------------------------------------------------------------------
@@ -2218,9 +2122,6 @@ class AsyncAnthropic:
 # ``python -m claude_stream [options] PROMPT...`` behaves as a Unix filter: the answer on
 # stdout as it streams, everything else on stderr, and exit codes a script can trust:
 # 0 complete, 1 API/network failure, 2 usage, 3 stopped early, 130 Ctrl-C, 141 stdout closed.
-
-_COMPLETE_STOPS = ("end_turn", "stop_sequence")
-
 
 class _StdoutClosed(Exception):
     """The reader of stdout went away (EPIPE); distinct from a socket's BrokenPipeError."""
@@ -2231,6 +2132,7 @@ class _Console:
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
+        self.request_id: Optional[str] = None  # of the streaming response, for --json error lines
         self.at_line_start = True  # stdout: the last text written ended a line (or none yet)
         self.thinking = False  # stderr is in the middle of thinking text
         self.dim = sys.stderr.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
@@ -2378,9 +2280,7 @@ def _error_line(err: BaseException) -> str:
     if isinstance(err, APIStatusError):
         where = ["HTTP %s" % err.status_code] + (["request-id %s" % err.request_id] if err.request_id else [])
         return "error: %s: %s (%s)" % (err.type or "api_error", _error_message(err), ", ".join(where))
-    if isinstance(err, APITimeoutError):
-        return "error: %s" % err
-    if isinstance(err, APIConnectionError):
+    if isinstance(err, APIConnectionError) and not isinstance(err, APITimeoutError):
         text = str(err)
         if text.startswith("connection error "):  # "connection error while ..." reads on
             return "error: connection failed " + text[len("connection error "):]
@@ -2393,7 +2293,7 @@ def _run_stream(client: Anthropic, body: Dict[str, Any], args: Any, con: _Consol
     stream = client.messages.create(stream=True, **body)
     stream._pings = args.json  # --json passes every event through, pings included
     acc = MessageAccumulator()
-    con.request_id = stream.response.getheader("request-id")  # type: ignore[attr-defined]
+    con.request_id = stream.request_id
     try:
         for event in stream:
             if args.json:
@@ -2426,7 +2326,7 @@ def _finish(message: Message, args: Any, con: _Console) -> int:
                         for n in ("cache_read_input_tokens", "cache_creation_input_tokens")
                         if getattr(u, n, None))
         con.say("usage: %s input, %s output tokens%s" % (u.input_tokens, u.output_tokens, extra))
-    if message.stop_reason in _COMPLETE_STOPS:
+    if message.stop_reason in ("end_turn", "stop_sequence"):
         return 0
     hint = " (output truncated; raise --max-tokens)" if message.stop_reason == "max_tokens" else ""
     con.say("warning: the answer stopped early: stop_reason=%s%s" % (message.stop_reason, hint), always=False)
@@ -2438,12 +2338,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)  # exits 2 on bad flags, 0 on --help/--version
     con = _Console(args.quiet)
-    con.request_id = None  # type: ignore[attr-defined]
     if not sys.stdout.isatty() and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")
     problem = _usage_error(args)
-    if problem is None and not args.prompt and (args.no_stdin or sys.stdin is None or sys.stdin.isatty()):
-        problem = "no prompt: give PROMPT or pipe text on stdin"
     if problem:
         con.say("error: " + problem)
         return 2
@@ -2478,7 +2375,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except AnthropicError as err:
         _quietly(con.end_line)
         if args.json and stream_open:
-            _quietly(lambda: con.out(_error_json(err, con.request_id)))  # type: ignore[attr-defined]
+            _quietly(lambda: con.out(_error_json(err, con.request_id)))
         con.say(_error_line(err))
         return 1
     except Exception as exc:  # a bug of ours: still one line, never a traceback or a secret

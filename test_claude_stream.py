@@ -1464,6 +1464,16 @@ def test_invalid_json_event_raises_after_delivering_earlier_events(serve):
     assert got == ["ok"] and isinstance(info.value, cs.APIError)
 
 
+def test_oversized_non_stream_body_is_refused_once_not_retried(serve):
+    # a body past max_line_size is a validation error: sending the (billed) request again
+    # would only get the same body, so it must not count as a connection error and retry
+    body = {"id": "m", "type": "message", "role": "assistant", "content": [{"type": "text", "text": "x" * 5000}]}
+    server = serve(status(200, body), status(200, body), status(200, body))
+    with pytest.raises(cs.APIResponseValidationError, match="exceeds"):
+        client_for(server, max_retries=2, max_line_size=1000).messages.create(**PARAMS)
+    assert len(server.requests) == 1
+
+
 def test_non_sse_200_on_stream_request_is_refused(serve):
     server = serve(status(200, b"<html>Please log in to the hotel wifi</html>", content_type="text/html"))
     with pytest.raises(cs.APIResponseValidationError, match="hotel wifi"):
@@ -2122,6 +2132,20 @@ def test_async_text_stream_create_stream_and_create(serve):
     texts, kinds, message = run_async(main())
     assert texts == ["Hello", ", world"] and kinds[0] == "message_start" and "text" not in kinds
     assert message.content[0].text == "whole"
+
+
+def test_async_final_message_after_a_failed_stream_raises_not_partial(serve):
+    error = ("error", json.dumps({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}))
+    server = serve(sse([message_start(), text_block(), text_delta("partial "), error]))
+
+    async def main():
+        async with async_client(server).messages.stream(**PARAMS) as stream:
+            with pytest.raises(cs.OverloadedError):
+                await stream.until_done()
+            with pytest.raises(cs.APIConnectionError, match="incomplete"):
+                await stream.get_final_message()
+            return stream.current_message_snapshot.content[0].text
+    assert run_async(main()) == "partial "
 
 
 def test_async_errors_are_the_same_classes(serve):
