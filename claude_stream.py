@@ -1275,6 +1275,26 @@ class _Connection:
         self.http.close()
 
 
+class _Cancel:
+    """Lets another thread call a request off: no further attempt, and the one on the wire is closed."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.conn: Optional[_Connection] = None
+
+    def watch(self, conn: _Connection) -> _Connection:
+        self.conn = conn
+        if self.event.is_set():  # called off before this connection was known
+            conn.close()
+        return conn
+
+    def __call__(self) -> None:
+        self.event.set()
+        conn = self.conn
+        if conn is not None:
+            conn.close()
+
+
 class _Pool:
     """Finished connections to one host, kept for reuse (thread-safe, at most ``size``)."""
 
@@ -1429,18 +1449,22 @@ class Anthropic:
             return self.ssl_context
 
     def _post(self, path: str, body: Dict[str, Any], *, stream: bool, extra_headers: Any = None,
-              extra_query: Any = None, timeout: Any = None) -> Tuple[_Connection, Any, bytes]:
+              extra_query: Any = None, timeout: Any = None,
+              cancel: Optional[_Cancel] = None) -> Tuple[_Connection, Any, bytes]:
         """POST with retries; returns the connection, the 2xx response and (non-stream) its body."""
         headers = self._headers(extra_headers)
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         target = self._prefix + path + ("?" + urlencode(extra_query) if extra_query else "")
         timeouts = _timeouts(self.timeout if timeout is None else timeout)
         retries = 0
+        stop = cancel.event if cancel is not None else threading.Event()
         while True:
+            if stop.is_set():
+                raise APIConnectionError("the request was cancelled")
             started = time.monotonic()
             _log(10, "POST %s%s headers=%s", _redact_url(self.base_url), target, _masked(headers))
             try:
-                conn, response, content = self._attempt(target, data, headers, timeouts, stream)
+                conn, response, content = self._attempt(target, data, headers, timeouts, stream, cancel)
                 _log(10, "-> %s in %.3f s (request-id %s)", response.status, time.monotonic() - started,
                      response.getheader("request-id"))
                 return conn, response, content
@@ -1456,25 +1480,28 @@ class Anthropic:
             _log(20, "retrying in %.2f s (%d of %d) after: %s", delay, retries, self.max_retries, error)
             if self._on_retry is not None:
                 self._on_retry(error, delay, retries, self.max_retries)
-            time.sleep(delay)
+            stop.wait(delay)
 
-    def _send(self, target: str, data: bytes, headers: Dict[str, str],
-              timeouts: Tuple[float, float]) -> Tuple[_Connection, Any]:
+    def _send(self, target: str, data: bytes, headers: Dict[str, str], timeouts: Tuple[float, float],
+              cancel: Optional[_Cancel]) -> Tuple[_Connection, Any]:
         """Send on a kept connection if one is open; one that turns out dead is replaced once."""
+        watch = cancel.watch if cancel is not None else lambda c: c
         conn = self._pool.take()
         if conn is not None:
+            watch(conn)
             try:
                 return conn, conn.request(target, data, headers, timeouts[1])
             except APITimeoutError:
                 raise  # the server may be working on it: sending again could run it twice
             except APIConnectionError:  # closed by the server while idle: not a real failure
                 _log(10, "kept connection was dead; reconnecting")
-        conn = _Connection(self._scheme, self._host, self._port, timeouts[0], self._context(), self._proxy)
+        conn = watch(_Connection(self._scheme, self._host, self._port, timeouts[0], self._context(),
+                                 self._proxy))
         return conn, conn.request(target, data, headers, timeouts[1])
 
-    def _attempt(self, target: str, data: bytes, headers: Dict[str, str],
-                 timeouts: Tuple[float, float], stream: bool) -> Tuple[_Connection, Any, bytes]:
-        conn, response = self._send(target, data, headers, timeouts)
+    def _attempt(self, target: str, data: bytes, headers: Dict[str, str], timeouts: Tuple[float, float],
+                 stream: bool, cancel: Optional[_Cancel]) -> Tuple[_Connection, Any, bytes]:
+        conn, response = self._send(target, data, headers, timeouts, cancel)
         try:
             status, content = response.status, b""
             if status >= 300 or not stream:
@@ -1522,7 +1549,8 @@ class Messages:
         self._client = client
 
     def create(self, *, stream: bool = False, extra_headers: Any = None, extra_query: Any = None,
-               extra_body: Any = None, timeout: Any = None, **params: Any) -> Any:
+               extra_body: Any = None, timeout: Any = None, _cancel: Optional[_Cancel] = None,
+               **params: Any) -> Any:
         """Send a request: a ``Stream`` of raw events if ``stream=True``, else the ``Message``."""
         betas = params.pop("betas", None)
         if betas:
@@ -1531,7 +1559,7 @@ class Messages:
         body.update(extra_body or {})
         client = self._client
         conn, response, content = client._post("/v1/messages", body, stream=stream, extra_headers=extra_headers,
-                                               extra_query=extra_query, timeout=timeout)
+                                               extra_query=extra_query, timeout=timeout, cancel=_cancel)
         if stream:
             return Stream(conn, response, client.max_line_size, client._pool)
         try:
@@ -1953,8 +1981,12 @@ class background:
             self.close()
 
 
-async def _in_thread(function: Callable[[], Any]) -> Any:
-    """Run a blocking call in its own daemon thread; a cancelled wait closes what it returns."""
+async def _in_thread(function: Callable[[_Cancel], Any]) -> Any:
+    """Run a blocking request in its own daemon thread.
+
+    Cancelling the wait calls the request off (no more retries, the connection closed) and
+    closes whatever it still returns.
+    """
     import asyncio
     loop = asyncio.get_running_loop()
     future = loop.create_future()
@@ -1968,9 +2000,11 @@ async def _in_thread(function: Callable[[], Any]) -> Any:
         else:
             future.set_result(result)
 
+    cancel = _Cancel()
+
     def run() -> None:
         try:
-            result, error = function(), None
+            result, error = function(cancel), None
         except BaseException as exc:
             result, error = None, exc
         try:
@@ -1980,7 +2014,11 @@ async def _in_thread(function: Callable[[], Any]) -> Any:
                 result.close()
 
     threading.Thread(target=run, name="claude_stream.request", daemon=True).start()
-    return await future
+    try:
+        return await future
+    except asyncio.CancelledError:
+        cancel()
+        raise
 
 
 class AsyncStream:
@@ -2070,7 +2108,7 @@ class AsyncMessageStream(AsyncStream):
 class AsyncMessageStreamManager:
     """What ``AsyncAnthropic().messages.stream()`` returns: the request goes out on ``async with``."""
 
-    def __init__(self, make: Callable[[], Stream]) -> None:
+    def __init__(self, make: Callable[[_Cancel], Stream]) -> None:
         self._make = make
         self._stream: Optional[AsyncMessageStream] = None
 
@@ -2090,13 +2128,14 @@ class AsyncMessages:
         self._messages = messages
 
     async def create(self, *, stream: bool = False, **params: Any) -> Any:
-        result = await _in_thread(lambda: self._messages.create(stream=stream, **params))
+        result = await _in_thread(lambda cancel: self._messages.create(stream=stream, _cancel=cancel, **params))
         return AsyncStream(result) if stream else result
 
     def stream(self, **params: Any) -> AsyncMessageStreamManager:
         if "max_resumes" in params:
             raise TypeError("max_resumes is only supported by the synchronous client")
-        return AsyncMessageStreamManager(lambda: self._messages.create(stream=True, **params))
+        return AsyncMessageStreamManager(
+            lambda cancel: self._messages.create(stream=True, _cancel=cancel, **params))
 
 
 class AsyncAnthropic:

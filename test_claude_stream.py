@@ -2095,8 +2095,8 @@ def run_async(coro):
     return asyncio.run(asyncio.wait_for(coro, 20))
 
 
-def async_client(server):
-    return cs.AsyncAnthropic(api_key=TEST_KEY, base_url=server.url, max_retries=0)
+def async_client(server, max_retries=0):
+    return cs.AsyncAnthropic(api_key=TEST_KEY, base_url=server.url, max_retries=max_retries)
 
 
 def test_async_stream_events_text_and_final_message(serve):
@@ -2146,6 +2146,47 @@ def test_async_final_message_after_a_failed_stream_raises_not_partial(serve):
                 await stream.get_final_message()
             return stream.current_message_snapshot.content[0].text
     assert run_async(main()) == "partial "
+
+
+def request_threads():
+    return [t for t in threading.enumerate() if t.name == "claude_stream.request"]
+
+
+def test_async_cancel_during_retry_wait_sends_no_more_requests(serve):
+    server = serve(*[status(529, headers=[("retry-after-ms", "500")]) for _ in range(3)])
+
+    async def main():
+        task = asyncio.ensure_future(async_client(server, max_retries=2).messages.create(**PARAMS))
+        await asyncio.sleep(0.2)  # the first 529 is in; the client waits 0.5 s to retry
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.8)  # past the moment the retry would have gone out
+    run_async(main())
+    assert len(server.requests) == 1
+    assert request_threads() == []
+
+
+@pytest.mark.parametrize("how", ["create", "stream"])
+def test_async_cancel_of_a_stalled_request_closes_it_at_once(serve, how):
+    server = serve(stall(5))
+
+    async def main():
+        messages = async_client(server, max_retries=2).messages
+        if how == "create":
+            waiting = messages.create(stream=True, **PARAMS)
+        else:
+            waiting = messages.stream(**PARAMS).__aenter__()
+        task = asyncio.ensure_future(waiting)
+        await asyncio.sleep(0.2)  # the request is out; the server never answers
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    run_async(main())
+    deadline = time.monotonic() + 1.0
+    while request_threads() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert request_threads() == [] and len(server.requests) == 1  # not retried either
 
 
 def test_async_errors_are_the_same_classes(serve):
