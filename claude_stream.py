@@ -1220,17 +1220,21 @@ class _Connection:
 
     def request(self, path: str, body: bytes, headers: Dict[str, str], read_timeout: float) -> Any:
         """Send the request and return the response once its headers are in."""
-        if self.http.sock is None:
+        if self.http.sock is None and not self.closed:
             try:
                 self.http.connect()
             except _TRANSPORT_ERRORS as exc:
                 self.close()
                 raise _transport_error(exc, "connecting to %s" % self.http.host, self.proxy) from exc
         try:
+            if self.closed:  # by another thread (a cancelled request), maybe while connecting
+                raise ConnectionAbortedError("closed by the caller")
             self.http.sock.settimeout(read_timeout)
             self.http.request("POST", self.prefix + path, body, dict(headers, **self.headers))
             response = self.http.getresponse()
-        except _TRANSPORT_ERRORS as exc:
+        except Exception as exc:  # closed mid-call, http.client may fail in other ways too
+            if not isinstance(exc, _TRANSPORT_ERRORS) and not self.closed:
+                raise
             self.close()
             raise _transport_error(exc, "waiting for the response") from exc
         response.status_code = response.status  # the SDK's (httpx) attribute name
@@ -1280,17 +1284,26 @@ class _Cancel:
 
     def __init__(self) -> None:
         self.event = threading.Event()
+        self.lock = threading.Lock()
         self.conn: Optional[_Connection] = None
 
     def watch(self, conn: _Connection) -> _Connection:
-        self.conn = conn
-        if self.event.is_set():  # called off before this connection was known
+        with self.lock:
+            self.conn = conn
+            called_off = self.event.is_set()
+        if called_off:
             conn.close()
         return conn
 
+    def release(self) -> None:
+        """The request has its answer: its connection is no longer ours to close (it may be reused)."""
+        with self.lock:
+            self.conn = None
+
     def __call__(self) -> None:
-        self.event.set()
-        conn = self.conn
+        with self.lock:
+            self.event.set()
+            conn, self.conn = self.conn, None
         if conn is not None:
             conn.close()
 
@@ -1494,6 +1507,8 @@ class Anthropic:
             except APITimeoutError:
                 raise  # the server may be working on it: sending again could run it twice
             except APIConnectionError:  # closed by the server while idle: not a real failure
+                if cancel is not None and cancel.event.is_set():
+                    raise  # closed by the caller: the request is off
                 _log(10, "kept connection was dead; reconnecting")
         conn = watch(_Connection(self._scheme, self._host, self._port, timeouts[0], self._context(),
                                  self._proxy))
@@ -1513,7 +1528,9 @@ class Anthropic:
                                     request_id=response.getheader("request-id"))
             if stream:
                 self._check_event_stream(response)
-            else:
+            if cancel is not None:
+                cancel.release()
+            if not stream:
                 self._pool.give(conn, response)
             return conn, response, content
         except BaseException:
@@ -1754,6 +1771,7 @@ class MessageStream(_Streaming):
                 if (yield from self._lean_texts()):
                     return
             except BaseException:
+                self._raw._sse.close()  # nothing more comes out of a failed stream, events included
                 self._raw.close()
                 raise
         for event in self._iterator:
@@ -2017,7 +2035,10 @@ async def _in_thread(function: Callable[[_Cancel], Any]) -> Any:
     try:
         return await future
     except asyncio.CancelledError:
-        cancel()
+        if not future.done() or future.cancelled():
+            cancel()
+        elif future.exception() is None and hasattr(future.result(), "close"):
+            future.result().close()  # the answer came just as the wait was cancelled
         raise
 
 

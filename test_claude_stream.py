@@ -1291,6 +1291,25 @@ def test_events_after_some_text_continue_where_text_stopped(serve):
         assert stream.get_final_message().content[0].text == "Hello, world"
 
 
+def test_no_events_after_text_stream_failed(serve):
+    # review finding: events already read in the same chunk as a bad one came out of the
+    # event iterator after text_stream had raised, and the final message lost a piece
+    pairs = [message_start(), text_block(), text_delta("Hello"), ("content_block_delta", "{bad"),
+             text_delta("!"), ev("content_block_stop", index=0)] + finish()
+
+    def one_chunk(h, server):
+        head(h)
+        chunk(h, sse_of(pairs))
+        h.wfile.write(b"0\r\n\r\n")
+    server = serve(one_chunk)
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        with pytest.raises(cs.APIResponseValidationError):
+            list(stream.text_stream)
+        assert list(stream) == [] and list(stream.text_stream) == []
+        with pytest.raises(cs.APIConnectionError, match="incomplete"):
+            stream.get_final_message()
+
+
 def test_final_message_after_a_failed_stream_raises_not_partial(serve):
     error = ("error", json.dumps({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}))
     server = serve(sse([message_start(), text_block(), text_delta("partial "), error]))
@@ -2187,6 +2206,73 @@ def test_async_cancel_of_a_stalled_request_closes_it_at_once(serve, how):
     while request_threads() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert request_threads() == [] and len(server.requests) == 1  # not retried either
+
+
+MESSAGE_BODY = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
+                "content": [{"type": "text", "text": "ok"}], "usage": {"input_tokens": 1, "output_tokens": 1}}
+
+
+def slowly(reply, seconds):
+    def slow(h, server):
+        hold(h, server, seconds)
+        reply(h, server)
+    slow.keep_alive = getattr(reply, "keep_alive", False)
+    return slow
+
+
+def wait_for_request_threads(seconds=1.0):
+    deadline = time.monotonic() + seconds
+    while request_threads() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return request_threads()
+
+
+def test_async_cancel_on_a_kept_connection_is_not_sent_again(serve):
+    # review finding: closing the kept connection looked like "dead while idle", so the
+    # request went out again on a new one -- a second billed request nobody would read
+    ok = keep(status(200, MESSAGE_BODY))
+    server = serve(ok, slowly(ok, 2), ok)
+
+    async def main():
+        client = async_client(server, max_retries=2)
+        await client.messages.create(**PARAMS)  # leaves its connection in the pool
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(client.messages.create(**PARAMS), 0.3)
+        await asyncio.sleep(0.3)
+    run_async(main())
+    assert wait_for_request_threads() == [] and len(server.requests) == 2
+
+
+def test_async_cancel_after_the_answer_leaves_the_reused_connection_alone(serve):
+    # review finding: a task cancelled just as its answer came closed the connection it had
+    # already given back to the pool, cutting off the next request that took it
+    words = [message_start(), text_block()] + [text_delta("w%d " % i) for i in range(10)] + finish()
+    server = serve(keep(status(200, MESSAGE_BODY)), keep(sse(words, pause_after=3, pause=0.3)))
+
+    async def main():
+        client = async_client(server)
+        first = asyncio.ensure_future(client.messages.create(**PARAMS))
+        await asyncio.sleep(0)  # its request thread starts
+        time.sleep(0.5)  # the loop is busy: the answer arrives, the connection goes back to the pool
+
+        async def read_all():
+            async with client.messages.stream(**PARAMS) as stream:
+                texts = [t async for t in stream.text_stream]
+                return texts, (await stream.get_final_message()).content[0].text
+
+        second = asyncio.ensure_future(read_all())  # takes the kept connection
+
+        async def busy():
+            time.sleep(0.2)  # meanwhile the second request goes out on that connection
+        busy_task = asyncio.ensure_future(busy())
+        first.cancel()  # as asyncio.wait_for would, just after the first answer came
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        await busy_task
+        return await second
+    texts, final = run_async(main())
+    assert len(texts) == 10 and final == "".join("w%d " % i for i in range(10))
+    assert server.connections == 1
 
 
 def test_async_errors_are_the_same_classes(serve):
