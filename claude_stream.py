@@ -1188,8 +1188,10 @@ def _env_proxy(scheme: str, host: str, port: int) -> Optional[str]:
     name winning. ``no_proxy``: ``*``, hosts, domains with or without a leading dot, IPs,
     optionally with ``:port``.
     """
-    by_case = sorted(os.environ.items(), key=lambda item: item[0].islower())  # lower case wins
-    env = {name.lower(): value for name, value in by_case if value}
+    by_case = sorted(os.environ.items(), key=lambda item: item[0].islower())  # lower case wins,
+    env = {name.lower(): value for name, value in by_case}  # even empty: it unsets the other
+    if "REQUEST_METHOD" in os.environ and not os.environ.get("http_proxy"):
+        env.pop("http_proxy", None)  # CGI: HTTP_PROXY may come from a client's header (httpoxy)
     proxy = env.get(scheme + "_proxy") or env.get("all_proxy")
     if not proxy:
         return None
@@ -2106,7 +2108,12 @@ class AsyncMessageStream(AsyncStream):
 
     async def __anext__(self) -> Any:
         while not self._pending:
-            self._pending = self._accumulator.feed(await super().__anext__())
+            event = await super().__anext__()
+            try:
+                self._pending = self._accumulator.feed(event)
+            except BaseException:
+                self._close()  # a malformed stream: free its thread and connection now
+                raise
         return self._pending.pop(0)
 
     async def __stream_text__(self) -> Any:

@@ -2275,6 +2275,23 @@ def test_async_cancel_after_the_answer_leaves_the_reused_connection_alone(serve)
     assert server.connections == 1
 
 
+def test_async_malformed_stream_frees_its_thread_at_once(serve):
+    pairs = TRANSCRIPTS["invalid_tool_json"]
+    stop = [name for name, _ in pairs].index("content_block_stop")  # where the bad JSON shows
+    server = serve(sse(pairs, pause_after=stop, pause=5))  # ... and the server then holds the rest
+
+    async def main():
+        async with async_client(server).messages.stream(**PARAMS) as stream:
+            with pytest.raises(cs.APIResponseValidationError, match="not valid JSON"):
+                await stream.until_done()
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline and any(
+                    t.name == "claude_stream.background" for t in threading.enumerate()):
+                await asyncio.sleep(0.02)
+            return [t for t in threading.enumerate() if t.name == "claude_stream.background"]
+    assert run_async(main()) == []
+
+
 def test_async_errors_are_the_same_classes(serve):
     server = serve(status(529))
 
@@ -2566,6 +2583,10 @@ def test_proxy_from_environment_and_no_proxy(serve, proxy, certs, monkeypatch):
     ({"HTTPS_PROXY": "http://upper:1", "https_proxy": "http://lower:1"}, "https", "h", "http://lower:1"),
     ({"ALL_PROXY": "http://all:1"}, "https", "h", "http://all:1"),
     ({"HTTP_PROXY": "http://p:1"}, "https", "h", None),  # only the scheme's own variable, or ALL_PROXY
+    ({"HTTPS_PROXY": "http://upper:1", "https_proxy": ""}, "https", "h", None),  # empty lower case unsets
+    ({"HTTP_PROXY": "http://p:1"}, "http", "h", "http://p:1"),
+    ({"HTTP_PROXY": "http://p:1", "REQUEST_METHOD": "GET"}, "http", "h", None),  # CGI: httpoxy
+    ({"http_proxy": "http://p:1", "REQUEST_METHOD": "GET"}, "http", "h", "http://p:1"),
     ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "*"}, "https", "h", None),
     ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "anthropic.com"}, "https", "api.anthropic.com", None),
     ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": ".anthropic.com"}, "https", "api.anthropic.com", None),
@@ -2577,7 +2598,7 @@ def test_proxy_from_environment_and_no_proxy(serve, proxy, certs, monkeypatch):
 ])
 def test_environment_proxy_rules(monkeypatch, env, scheme, host, expected):
     for name in list(os.environ):
-        if name.lower().endswith("_proxy"):
+        if name.lower().endswith("_proxy") or name == "REQUEST_METHOD":
             monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
