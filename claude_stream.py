@@ -641,6 +641,12 @@ class _Buffer:
         self.size = len(text)
         self.kind, self.field, self.event, self.start = kind, field, event, start
 
+    def derive(self, piece: str) -> Any:
+        """The derived event (text, thinking, input_json) of the piece just appended."""
+        derived = object.__new__(self.event)
+        derived.__dict__ = {"type": self.event.type, self.field: piece, "_src": (self, self.size)}
+        return derived
+
     def value(self) -> str:
         chunks, parts = self.chunks, self.parts
         if parts:
@@ -894,9 +900,7 @@ class MessageAccumulator:
             piece = delta.__dict__.get(grows[1]) or ""
             buf = self._grow(event.index, kind, piece)  # type: ignore[arg-type]
             if buf is not None:
-                derived = buf.event.__new__(buf.event)
-                derived.__dict__ = {"type": buf.event.type, buf.field: piece, "_src": (buf, buf.size)}
-                return [event, derived]
+                return [event, buf.derive(piece)]
         return self._other_delta(event, self._block(event.index, event.type), kind)
 
     def _grow(self, index: int, kind: str, piece: str) -> Optional[_Buffer]:
@@ -1660,6 +1664,14 @@ class Stream(_Streaming):
         handlers = MessageAccumulator._handlers  # feed(), inlined: this loop runs once per event
         try:
             for sse in self._sse:
+                data = sse.data
+                if accumulator is not None and data.startswith(_DELTA_HEAD):
+                    fields = _delta_fields(data)
+                    buf = accumulator._grow(*fields) if fields is not None else None
+                    if buf is not None:  # the common delta, without the general dispatch
+                        yield _delta_event(*fields)
+                        yield buf.derive(fields[2])
+                        continue
                 event = self._event(sse)
                 if event is None:
                     continue

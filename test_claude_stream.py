@@ -798,11 +798,14 @@ def test_transcript_events_and_final_message_match_sdk(name, spelling):
     raw = sse_of(SPELLINGS[spelling](TRANSCRIPTS[name]))
     for how, chunks in [("whole", [raw]), ("bytewise", [raw[i:i + 1] for i in range(len(raw))])]:
         events, acc = run_stream(chunks)
-        got = [(ev.type,) if len(rec) == 1 else (ev.type, derived_fields(ev))
-               for ev, rec in zip(events, SDK_EVENTS[name])]
-        assert got == SDK_EVENTS[name], how
-        assert len(events) == len(SDK_EVENTS[name]), how
+        assert_sdk_events(events, name, how)
         assert acc.done and acc.message.to_dict() == SDK_FINAL[name], how
+
+
+def assert_sdk_events(events, name, how=""):
+    got = [(ev.type,) if len(rec) == 1 else (ev.type, derived_fields(ev)) for ev, rec in zip(events, SDK_EVENTS[name])]
+    assert got == SDK_EVENTS[name], how
+    assert len(events) == len(SDK_EVENTS[name]), how
 
 
 # The API writes deltas in one exact spelling, which parse_event reads by its prefix; these
@@ -1259,6 +1262,17 @@ def test_text_stream_then_final_message_match_sdk(serve, name, spelling):
         texts = list(stream.text_stream)
         final = stream.get_final_message()
     assert texts == [rec[1]["text"] for rec in SDK_EVENTS[name] if rec[0] == "text"]
+    assert final.to_dict() == SDK_FINAL[name]
+
+
+@pytest.mark.parametrize("spelling", sorted(SPELLINGS))
+@pytest.mark.parametrize("name", sorted(SDK_FINAL))
+def test_stream_events_then_final_message_match_sdk(serve, name, spelling):
+    server = serve(sse(SPELLINGS[spelling](TRANSCRIPTS[name])))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        events = list(stream)
+        final = stream.get_final_message()
+    assert_sdk_events(events, name)
     assert final.to_dict() == SDK_FINAL[name]
 
 
