@@ -1605,8 +1605,8 @@ class Messages:
         return MessageStreamManager(lambda: MessageStream(
             self.create(stream=True, **params), restart=self._restart(params), max_resumes=max_resumes))
 
-    def _restart(self, params: Dict[str, Any]) -> Callable[[str], Stream]:
-        def restart(prefill: str) -> Stream:
+    def _restart(self, params: Dict[str, Any]) -> Callable[..., Stream]:
+        def restart(prefill: str, cancel: Optional[_Cancel] = None) -> Stream:
             messages = list(params["messages"])
             last = messages[-1] if messages else {}
             if last.get("role") == "assistant":  # the caller's own prefill comes first
@@ -1616,7 +1616,7 @@ class Messages:
                 messages[-1] = dict(last, content=content)
             else:
                 messages.append({"role": "assistant", "content": prefill})
-            return self.create(stream=True, **dict(params, messages=messages))
+            return self.create(stream=True, _cancel=cancel, **dict(params, messages=messages))
         return restart
 
 
@@ -1760,18 +1760,14 @@ class MessageStream(_Streaming):
     def _resume(self, error: APIConnectionError) -> Iterator[Any]:
         """Re-request with the text so far as a prefill; the events continue this message."""
         message = self._accumulator.message
-        if (self._resumes_left <= 0 or self._restart is None or message is None or self._closed
-                or any(b.type != "text" for b in message.content)):
-            raise error
+        allowed = self._resumes_left > 0 and self._restart is not None and not self._closed
+        prefill, text = _resume_point(message, error, allowed)
         self._resumes_left -= 1
-        text = "".join(block.text for block in message.content)
-        prefill = text.rstrip()  # the API refuses a prefill that ends in whitespace
-        _log(20, "resuming after %d characters: %s", len(prefill), error)
-        self._raw = self._restart(prefill)
+        self._raw = self._restart(prefill)  # type: ignore[misc]
         if self._closed:  # closed while the new request was on its way
             self._raw.close()
         feed = self._accumulator.feed
-        events = _continued(self._raw, len(message.content) - 1, trim=prefill != text)
+        events = _continued(self._raw, len(message.content) - 1, trim=prefill != text)  # type: ignore
         return (out for event in events for out in feed(event))
 
     def _texts(self) -> Iterator[str]:
@@ -1838,6 +1834,16 @@ class MessageStream(_Streaming):
         """Close the connection; the snapshot keeps what arrived."""
         self._closed = True
         self._raw.close()
+
+
+def _resume_point(message: Optional[Message], error: APIConnectionError, allowed: bool) -> Tuple[str, str]:
+    """``(prefill, text so far)`` to re-request with after ``error``; re-raises it if resuming cannot help."""
+    if not allowed or message is None or any(block.type != "text" for block in message.content):
+        raise error
+    text = "".join(block.text for block in message.content)
+    prefill = text.rstrip()  # the API refuses a prefill that ends in whitespace
+    _log(20, "resuming after %d characters: %s", len(prefill), error)
+    return prefill, text
 
 
 def _continued(events: Iterable[Any], last: int, trim: bool) -> Iterator[Any]:
@@ -2061,12 +2067,16 @@ class AsyncStream:
 
     def __init__(self, stream: Stream, maxsize: int = 100) -> None:
         import asyncio
-        self._stream = stream
-        self.response = stream.response
         self._wake = asyncio.Event()
-        loop = asyncio.get_running_loop()
+        self._loop = asyncio.get_running_loop()
+        self._maxsize = maxsize
+        self._closed = False
+        self._read(stream, stream)
+
+    def _read(self, stream: Stream, events: Iterable[Any]) -> None:
+        """From now on, read ``events`` (of ``stream``); the thread starts at the next ``__anext__``."""
+        self._stream, self.response, self._events = stream, stream.response, events
         self._items: Optional[background] = None
-        self._start = lambda: background(stream, maxsize, lambda: loop.call_soon_threadsafe(self._wake.set))
 
     request_id = property(lambda self: self.response.getheader("request-id"))
 
@@ -2077,7 +2087,8 @@ class AsyncStream:
         import asyncio
         import queue
         if self._items is None:
-            self._items = self._start()
+            wake = self._wake.set
+            self._items = background(self._events, self._maxsize, lambda: self._loop.call_soon_threadsafe(wake))
         while True:
             try:
                 return self._items.get(timeout=0)
@@ -2093,6 +2104,7 @@ class AsyncStream:
                 raise StopAsyncIteration from None
 
     def _close(self) -> None:
+        self._closed = True
         if self._items is not None:
             self._items.close()
         self._stream.close()
@@ -2110,23 +2122,41 @@ class AsyncStream:
 class AsyncMessageStream(AsyncStream):
     """The async ``MessageStream``: the same events, snapshot and helpers, awaited."""
 
-    def __init__(self, stream: Stream) -> None:
+    def __init__(self, stream: Stream, *, restart: Optional[Callable[..., Stream]] = None,
+                 max_resumes: int = 0) -> None:
         super().__init__(stream)
         self._accumulator = MessageAccumulator()
         self._pending: List[Any] = []
+        self._restart = restart
+        self._resumes_left = max_resumes
         self.text_stream = self.__stream_text__()
 
     current_message_snapshot = property(lambda self: self._accumulator.message)
 
     async def __anext__(self) -> Any:
         while not self._pending:
-            event = await super().__anext__()
+            try:
+                event = await super().__anext__()
+            except APIConnectionError as exc:
+                await self._resume(exc)
+                continue
             try:
                 self._pending = self._accumulator.feed(event)
             except BaseException:
                 self._close()  # a malformed stream: free its thread and connection now
                 raise
         return self._pending.pop(0)
+
+    async def _resume(self, error: APIConnectionError) -> None:
+        """``MessageStream._resume``, with the new request made in a thread."""
+        message = self._accumulator.message
+        allowed = self._resumes_left > 0 and self._restart is not None and not self._closed
+        prefill, text = _resume_point(message, error, allowed)
+        self._resumes_left -= 1
+        raw = await _in_thread(lambda cancel: self._restart(prefill, cancel))  # type: ignore[misc]
+        self._read(raw, _continued(raw, len(message.content) - 1, trim=prefill != text))  # type: ignore
+        if self._closed:  # closed while the new request was on its way
+            raw.close()
 
     async def __stream_text__(self) -> Any:
         async for event in self:
@@ -2148,12 +2178,13 @@ class AsyncMessageStream(AsyncStream):
 class AsyncMessageStreamManager:
     """What ``AsyncAnthropic().messages.stream()`` returns: the request goes out on ``async with``."""
 
-    def __init__(self, make: Callable[[_Cancel], Stream]) -> None:
+    def __init__(self, make: Callable[[_Cancel], Stream], **options: Any) -> None:
         self._make = make
+        self._options = options  # restart, max_resumes
         self._stream: Optional[AsyncMessageStream] = None
 
     async def __aenter__(self) -> AsyncMessageStream:
-        self._stream = AsyncMessageStream(await _in_thread(self._make))
+        self._stream = AsyncMessageStream(await _in_thread(self._make), **self._options)
         return self._stream
 
     async def __aexit__(self, *exc_info: Any) -> None:
@@ -2171,11 +2202,11 @@ class AsyncMessages:
         result = await _in_thread(lambda cancel: self._messages.create(stream=stream, _cancel=cancel, **params))
         return AsyncStream(result) if stream else result
 
-    def stream(self, **params: Any) -> AsyncMessageStreamManager:
-        if "max_resumes" in params:
-            raise TypeError("max_resumes is only supported by the synchronous client")
+    def stream(self, *, max_resumes: int = 0, **params: Any) -> AsyncMessageStreamManager:
+        """As ``Messages.stream``, ``max_resumes`` included."""
         return AsyncMessageStreamManager(
-            lambda cancel: self._messages.create(stream=True, _cancel=cancel, **params))
+            lambda cancel: self._messages.create(stream=True, _cancel=cancel, **params),
+            restart=self._messages._restart(params), max_resumes=max_resumes)
 
 
 class AsyncAnthropic:

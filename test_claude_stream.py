@@ -2784,6 +2784,31 @@ def test_resume_is_off_by_default_and_refuses_non_text_blocks(serve):
     assert len(server.requests) == 1
 
 
+def test_async_resume_gives_one_seamless_answer_and_refuses_what_it_cannot_resume(serve):
+    first = sse([message_start(), text_block(), text_delta("The answer "), text_delta("is ")], end=False)
+    rest = sse([message_start(), text_block(), text_delta(" forty-two."), ev("content_block_stop", index=0)]
+               + finish())
+    thinking = sse([message_start(), ev("content_block_start", index=0, content_block={
+        "type": "thinking", "thinking": "", "signature": ""}),
+        ev("content_block_delta", index=0, delta={"type": "thinking_delta", "thinking": "hm"})], end=False)
+    server = serve(first, rest, thinking, sse(HELLO))
+
+    async def main():
+        client = async_client(server)
+        async with client.messages.stream(max_resumes=1, **PARAMS) as stream:
+            texts = [t async for t in stream.text_stream]
+            message = await stream.get_final_message()
+        async with client.messages.stream(max_resumes=3, **PARAMS) as stream:
+            with pytest.raises(cs.APIConnectionError):
+                await stream.until_done()
+        return texts, message
+    texts, message = run_async(main())
+    assert texts == ["The answer ", "is ", "forty-two."]  # the prefill's trailing space is not repeated
+    assert message.content[0].text == "The answer is forty-two." and len(message.content) == 1
+    assert server.requests[1]["body"]["messages"][-1] == {"role": "assistant", "content": "The answer is"}
+    assert len(server.requests) == 3  # the thinking answer was not re-requested
+
+
 # The fault matrix: each failure a restricted network or a broken server can produce, and
 # exactly what the caller sees. Text that arrived before a failure is kept, never repeated.
 
