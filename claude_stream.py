@@ -1727,7 +1727,7 @@ class Stream(_Streaming):
 class MessageStream(_Streaming):
     """A streamed message: iterate raw + derived events, or use ``text_stream``."""
 
-    def __init__(self, raw: Stream, *, restart: Optional[Callable[[str], Stream]] = None,
+    def __init__(self, raw: Stream, *, restart: Optional[Callable[..., Stream]] = None,
                  max_resumes: int = 0) -> None:
         self._raw = raw
         self._accumulator = MessageAccumulator()
