@@ -1734,6 +1734,7 @@ class MessageStream(_Streaming):
         self._restart = restart
         self._resumes_left = max_resumes
         self._closed = False
+        self._resuming: Optional[_Cancel] = None  # the resume request on its way, if any
         self._events_read = False
         self._iterator = self.__stream__()
         self.text_stream = _TextStream(self)
@@ -1763,8 +1764,18 @@ class MessageStream(_Streaming):
         allowed = self._resumes_left > 0 and self._restart is not None and not self._closed
         prefill, text = _resume_point(message, error, allowed)
         self._resumes_left -= 1
-        self._raw = self._restart(prefill)  # type: ignore[misc]
-        if self._closed:  # closed while the new request was on its way
+        self._resuming = cancel = _Cancel()
+        if self._closed:  # close() may have missed the new request: call it off here
+            cancel()
+        try:
+            self._raw = self._restart(prefill, cancel)  # type: ignore[misc]
+        except APIError:
+            if self._closed:  # closed while the new request was on its way: the stream just ends
+                return iter(())
+            raise
+        finally:
+            self._resuming = None
+        if self._closed:
             self._raw.close()
         feed = self._accumulator.feed
         events = _continued(self._raw, len(message.content) - 1, trim=prefill != text)  # type: ignore
@@ -1831,8 +1842,11 @@ class MessageStream(_Streaming):
         return "".join(texts)
 
     def close(self) -> None:
-        """Close the connection; the snapshot keeps what arrived."""
+        """Close the connection (and call off a resume on its way); the snapshot keeps what arrived."""
         self._closed = True
+        resuming = self._resuming
+        if resuming is not None:
+            resuming()
         self._raw.close()
 
 
@@ -2019,7 +2033,7 @@ class background:
             self.close()
 
 
-async def _in_thread(function: Callable[[_Cancel], Any]) -> Any:
+async def _in_thread(function: Callable[[_Cancel], Any], cancel: Optional[_Cancel] = None) -> Any:
     """Run a blocking request in its own daemon thread.
 
     Cancelling the wait calls the request off (no more retries, the connection closed) and
@@ -2038,7 +2052,7 @@ async def _in_thread(function: Callable[[_Cancel], Any]) -> Any:
         else:
             future.set_result(result)
 
-    cancel = _Cancel()
+    cancel = cancel or _Cancel()
 
     def run() -> None:
         try:
@@ -2129,6 +2143,7 @@ class AsyncMessageStream(AsyncStream):
         self._pending: List[Any] = []
         self._restart = restart
         self._resumes_left = max_resumes
+        self._resuming: Optional[_Cancel] = None
         self.text_stream = self.__stream_text__()
 
     current_message_snapshot = property(lambda self: self._accumulator.message)
@@ -2153,10 +2168,27 @@ class AsyncMessageStream(AsyncStream):
         allowed = self._resumes_left > 0 and self._restart is not None and not self._closed
         prefill, text = _resume_point(message, error, allowed)
         self._resumes_left -= 1
-        raw = await _in_thread(lambda cancel: self._restart(prefill, cancel))  # type: ignore[misc]
-        self._read(raw, _continued(raw, len(message.content) - 1, trim=prefill != text))  # type: ignore
-        if self._closed:  # closed while the new request was on its way
+        self._resuming = cancel = _Cancel()
+        if self._closed:
+            cancel()
+        try:
+            raw = await _in_thread(lambda cancel: self._restart(prefill, cancel), cancel)  # type: ignore[misc]
+        except APIError:
+            if self._closed:  # closed while the new request was on its way: the stream just ends
+                raise StopAsyncIteration from None
+            raise
+        finally:
+            self._resuming = None
+        if self._closed:
             raw.close()
+            raise StopAsyncIteration
+        self._read(raw, _continued(raw, len(message.content) - 1, trim=prefill != text))  # type: ignore
+
+    def _close(self) -> None:
+        super()._close()
+        resuming = self._resuming
+        if resuming is not None:
+            resuming()
 
     async def __stream_text__(self) -> Any:
         async for event in self:

@@ -2809,6 +2809,49 @@ def test_async_resume_gives_one_seamless_answer_and_refuses_what_it_cannot_resum
     assert len(server.requests) == 3  # the thinking answer was not re-requested
 
 
+def wait_until(condition, seconds=2.0):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def test_close_during_a_resume_calls_the_new_request_off(serve):
+    # review finding: close() left the resume request waiting and retrying, and the closed
+    # stream then raised a timeout seconds later
+    server = serve(sse([message_start(), text_block(), text_delta("Half an ")], end=False), stall(5))
+    with client_for(server, max_retries=1, timeout=3).messages.stream(max_resumes=1, **PARAMS) as stream:
+        threading.Timer(0.1, lambda: wait_until(lambda: len(server.requests) == 2) and stream.close()).start()
+        started = time.monotonic()
+        texts = list(stream.text_stream)  # ends quietly: the caller closed it
+        assert texts == ["Half an "] and time.monotonic() - started < 1.5
+    time.sleep(0.3)
+    assert len(server.requests) == 2 and wait_until(lambda: request_threads() == [])
+    with pytest.raises(cs.APIConnectionError, match="incomplete"):
+        stream.get_final_message()
+
+
+def test_async_close_during_a_resume_calls_the_new_request_off(serve):
+    server = serve(sse([message_start(), text_block(), text_delta("Half an ")], end=False), stall(5))
+
+    async def main():
+        async with async_client(server, max_retries=1).messages.stream(max_resumes=1, **PARAMS) as stream:
+            async def close_once_resuming():
+                while len(server.requests) < 2:
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.1)
+                await stream.close()
+            closer = asyncio.ensure_future(close_once_resuming())
+            started = time.monotonic()
+            texts = [t async for t in stream.text_stream]  # ends quietly: the caller closed it
+            await closer
+            return texts, time.monotonic() - started
+    texts, took = run_async(main())
+    assert texts == ["Half an "] and took < 1.5
+    time.sleep(0.3)
+    assert len(server.requests) == 2 and wait_until(lambda: request_threads() == [])
+
+
 # The fault matrix: each failure a restricted network or a broken server can produce, and
 # exactly what the caller sees. Text that arrived before a failure is kept, never repeated.
 
