@@ -776,6 +776,8 @@ _scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
 
 def _delta_fields(data: str) -> Optional[Tuple[int, str, str]]:
     """``(index, delta type, text)`` of a growing delta in the API's spelling, else None."""
+    if not data.startswith(_DELTA_HEAD):
+        return None
     at = len(_DELTA_HEAD) + 1  # after one index digit
     for mid, kind in _DELTA_MIDS:
         if data.startswith(mid, at):
@@ -803,10 +805,9 @@ def _delta_event(index: int, kind: str, value: str) -> Any:
 
 def parse_event(sse: ServerSentEvent) -> Any:
     """Turn one ``ServerSentEvent`` into its typed event (an unknown type stays a ``BaseModel``)."""
-    if sse.data.startswith(_DELTA_HEAD):
-        fields = _delta_fields(sse.data)
-        if fields is not None:
-            return _delta_event(*fields)
+    fields = _delta_fields(sse.data)
+    if fields is not None:
+        return _delta_event(*fields)
     try:
         data = _loads(sse.data)
     except ValueError as exc:
@@ -1476,7 +1477,8 @@ class Anthropic:
         target = self._prefix + path + ("?" + urlencode(extra_query) if extra_query else "")
         timeouts = _timeouts(self.timeout if timeout is None else timeout)
         retries = 0
-        stop = cancel.event if cancel is not None else threading.Event()
+        cancel = cancel or _Cancel()
+        stop = cancel.event
         while True:
             if stop.is_set():
                 raise APIConnectionError("the request was cancelled")
@@ -1502,26 +1504,25 @@ class Anthropic:
             stop.wait(delay)
 
     def _send(self, target: str, data: bytes, headers: Dict[str, str], timeouts: Tuple[float, float],
-              cancel: Optional[_Cancel]) -> Tuple[_Connection, Any]:
+              cancel: _Cancel) -> Tuple[_Connection, Any]:
         """Send on a kept connection if one is open; one that turns out dead is replaced once."""
-        watch = cancel.watch if cancel is not None else lambda c: c
         conn = self._pool.take()
         if conn is not None:
-            watch(conn)
+            cancel.watch(conn)
             try:
                 return conn, conn.request(target, data, headers, timeouts[1])
             except APITimeoutError:
                 raise  # the server may be working on it: sending again could run it twice
             except APIConnectionError:  # closed by the server while idle: not a real failure
-                if cancel is not None and cancel.event.is_set():
+                if cancel.event.is_set():
                     raise  # closed by the caller: the request is off
                 _log(10, "kept connection was dead; reconnecting")
-        conn = watch(_Connection(self._scheme, self._host, self._port, timeouts[0], self._context(),
-                                 self._proxy))
+        conn = cancel.watch(_Connection(self._scheme, self._host, self._port, timeouts[0], self._context(),
+                                        self._proxy))
         return conn, conn.request(target, data, headers, timeouts[1])
 
     def _attempt(self, target: str, data: bytes, headers: Dict[str, str], timeouts: Tuple[float, float],
-                 stream: bool, cancel: Optional[_Cancel]) -> Tuple[_Connection, Any, bytes]:
+                 stream: bool, cancel: _Cancel) -> Tuple[_Connection, Any, bytes]:
         conn, response = self._send(target, data, headers, timeouts, cancel)
         try:
             status, content = response.status, b""
@@ -1534,8 +1535,7 @@ class Anthropic:
                                     request_id=response.getheader("request-id"))
             if stream:
                 self._check_event_stream(response)
-            if cancel is not None:
-                cancel.release()
+            cancel.release()
             if not stream:
                 self._pool.give(conn, response)
             return conn, response, content
@@ -1661,14 +1661,12 @@ class Stream(_Streaming):
 
     def __stream__(self, accumulator: Optional[MessageAccumulator] = None) -> Iterator[Any]:
         """The raw events; fed to ``accumulator`` (if any), each followed by what it derives."""
-        handlers = MessageAccumulator._handlers  # feed(), inlined: this loop runs once per event
         try:
             for sse in self._sse:
-                data = sse.data
-                if accumulator is not None and data.startswith(_DELTA_HEAD):
-                    fields = _delta_fields(data)
+                if accumulator is not None:
+                    fields = _delta_fields(sse.data)
                     buf = accumulator._grow(*fields) if fields is not None else None
-                    if buf is not None:  # the common delta, without the general dispatch
+                    if buf is not None:  # the common delta, without parse_event and feed()
                         yield _delta_event(*fields)
                         yield buf.derive(fields[2])
                         continue
@@ -1677,12 +1675,8 @@ class Stream(_Streaming):
                     continue
                 if accumulator is None:
                     yield event
-                    continue
-                handler = handlers.get(event.type)
-                if handler is None:
-                    yield event  # an event type this module does not know passes through
                 else:
-                    yield from handler(accumulator, event)
+                    yield from accumulator.feed(event)
             self._end()
         finally:
             self.close()
@@ -1760,13 +1754,7 @@ class MessageStream(_Streaming):
 
     def _resume(self, error: APIConnectionError) -> Iterator[Any]:
         """Re-request with the text so far as a prefill; the events continue this message."""
-        message = self._accumulator.message
-        allowed = self._resumes_left > 0 and self._restart is not None and not self._closed
-        prefill, text = _resume_point(message, error, allowed)
-        self._resumes_left -= 1
-        self._resuming = cancel = _Cancel()
-        if self._closed:  # close() may have missed the new request: call it off here
-            cancel()
+        prefill, cancel, continued = _resume_point(self, error)
         try:
             self._raw = self._restart(prefill, cancel)  # type: ignore[misc]
         except APIError:
@@ -1778,8 +1766,7 @@ class MessageStream(_Streaming):
         if self._closed:
             self._raw.close()
         feed = self._accumulator.feed
-        events = _continued(self._raw, len(message.content) - 1, trim=prefill != text)  # type: ignore
-        return (out for event in events for out in feed(event))
+        return (out for event in continued(self._raw) for out in feed(event))
 
     def _texts(self) -> Iterator[str]:
         """``text_stream``'s generator: the text of each text delta, in order.
@@ -1803,8 +1790,7 @@ class MessageStream(_Streaming):
         """Texts from the SSE events; stops (False) after one once the events are read."""
         raw, acc = self._raw, self._accumulator
         for sse in raw._sse:
-            data = sse.data
-            fields = _delta_fields(data) if data.startswith(_DELTA_HEAD) else None
+            fields = _delta_fields(sse.data)
             if fields is not None and acc._grow(*fields) is not None:
                 if fields[1] == "text_delta":
                     yield fields[2]
@@ -1850,14 +1836,23 @@ class MessageStream(_Streaming):
         self._raw.close()
 
 
-def _resume_point(message: Optional[Message], error: APIConnectionError, allowed: bool) -> Tuple[str, str]:
-    """``(prefill, text so far)`` to re-request with after ``error``; re-raises it if resuming cannot help."""
-    if not allowed or message is None or any(block.type != "text" for block in message.content):
+def _resume_point(stream: Any, error: APIConnectionError) -> Tuple[str, _Cancel, Callable[[Any], Any]]:
+    """For a sync or async message stream after ``error``: the prefill to re-request with, the
+    new request's cancel (``close()`` calls it) and the filter that continues the message.
+    Re-raises ``error`` if resuming cannot help."""
+    message = stream._accumulator.message
+    if (stream._resumes_left <= 0 or stream._restart is None or stream._closed or message is None
+            or any(block.type != "text" for block in message.content)):
         raise error
+    stream._resumes_left -= 1
     text = "".join(block.text for block in message.content)
     prefill = text.rstrip()  # the API refuses a prefill that ends in whitespace
     _log(20, "resuming after %d characters: %s", len(prefill), error)
-    return prefill, text
+    stream._resuming = cancel = _Cancel()
+    if stream._closed:  # close() may have missed the new request: call it off here
+        cancel()
+    last, trim = len(message.content) - 1, prefill != text
+    return prefill, cancel, lambda events: _continued(events, last, trim)
 
 
 def _continued(events: Iterable[Any], last: int, trim: bool) -> Iterator[Any]:
@@ -2164,13 +2159,7 @@ class AsyncMessageStream(AsyncStream):
 
     async def _resume(self, error: APIConnectionError) -> None:
         """``MessageStream._resume``, with the new request made in a thread."""
-        message = self._accumulator.message
-        allowed = self._resumes_left > 0 and self._restart is not None and not self._closed
-        prefill, text = _resume_point(message, error, allowed)
-        self._resumes_left -= 1
-        self._resuming = cancel = _Cancel()
-        if self._closed:
-            cancel()
+        prefill, cancel, continued = _resume_point(self, error)
         try:
             raw = await _in_thread(lambda cancel: self._restart(prefill, cancel), cancel)  # type: ignore[misc]
         except APIError:
@@ -2182,7 +2171,7 @@ class AsyncMessageStream(AsyncStream):
         if self._closed:
             raw.close()
             raise StopAsyncIteration
-        self._read(raw, _continued(raw, len(message.content) - 1, trim=prefill != text))  # type: ignore
+        self._read(raw, continued(raw))
 
     def _close(self) -> None:
         super()._close()
