@@ -28,8 +28,21 @@ A drop-in subset of the official ``anthropic`` SDK's streaming surface::
     with anthropic.Anthropic().messages.stream(model=..., max_tokens=1024, messages=[...]) as s:
         for text in s.text_stream: print(text, end="", flush=True)
 
-The core is sans-IO: ``iter_sse`` turns bytes into ``ServerSentEvent``s, ``parse_event``
-turns those into typed events and ``MessageAccumulator`` folds them into a ``Message``.
+The file reads top to bottom in the order data flows; each section opens with a banner:
+
+    Errors        the exception classes (the SDK's names) and the helpers that build them
+    Models        Message, Usage, content blocks, deltas, events
+    SSE decoding  SSEDecoder (bytes in, ServerSentEvents out) and iter_sse, its pull form
+    Events        one ServerSentEvent -> one typed event (parse_event); the delta fast path
+    Accumulator   MessageAccumulator: events or frames -> the Message snapshot, derived events
+    Retry policy  which failures retry, and how long to wait (pure)
+    Transport     http.client connections, TLS, proxies, the pool: the sync network code
+    Public API    Anthropic, Messages, Stream, MessageStream
+    Backpressure  background(): a thread and a bounded queue, for slow sync consumers
+    Async         AsyncAnthropic
+    CLI           main(argv) -> exit status
+
+Everything above Retry policy is sans-IO: bytes or values in, values out, no socket, no clock.
 """
 from __future__ import annotations
 
@@ -57,7 +70,7 @@ __all__ = [
     "ThinkingEvent", "SignatureEvent", "InputJsonEvent", "ContentBlockStopEvent",
     "MessageStopEvent", "ParsedContentBlockStopEvent", "ParsedMessageStopEvent",
     # sans-IO core
-    "ServerSentEvent", "iter_lines", "iter_sse", "parse_event", "MessageAccumulator",
+    "ServerSentEvent", "SSEDecoder", "iter_lines", "iter_sse", "parse_event", "MessageAccumulator",
     "accumulate",
     # client
     "Anthropic", "Messages", "MessageStream", "MessageStreamManager", "Stream",
@@ -200,6 +213,57 @@ def _error_from_event(data: Dict[str, Any], *, response: Any = None,
                          request_id=request_id or data.get("request_id"))
 
 
+class _MissingCredentials(AnthropicError, TypeError):
+    """No API key or auth token was configured (the SDK raises TypeError here)."""
+
+
+def _blamed(error: APIError, response: Any) -> APIError:
+    """``error`` from the sans-IO core, told which response it came from."""
+    if isinstance(error, APIStatusError) and error.response is None and isinstance(error.body, dict):
+        return _error_from_event(error.body, response=response, request_id=response.getheader("request-id"))
+    if isinstance(error, APIResponseValidationError) and error.response is None:
+        error.response = response
+    return error
+
+
+def _too_large(limit: int) -> APIResponseValidationError:
+    return APIResponseValidationError(
+        "event stream line or event exceeds %d bytes; refusing to buffer more" % limit)
+
+
+def _bad_stream(message: str) -> APIResponseValidationError:
+    return APIResponseValidationError("malformed event stream: " + message)
+
+
+def _incomplete() -> APIConnectionError:
+    return APIConnectionError(
+        "stream ended before message_stop: the response is incomplete (the partial "
+        "message is kept on the stream's current_message_snapshot)")
+
+
+def _transport_error(exc: BaseException, doing: str, proxy: Any = None) -> APIError:
+    """The ``APIConnectionError`` for a socket/TLS/HTTP failure while ``doing`` something."""
+    ssl = sys.modules.get("ssl")
+    reason = str(exc) or type(exc).__name__
+    if isinstance(exc, socket.timeout):
+        return APITimeoutError("timed out %s" % doing)
+    if ssl is not None and isinstance(exc, ssl.SSLCertVerificationError):
+        return APIConnectionError(
+            "TLS certificate verification failed %s: %s. If a proxy or gateway on your network "
+            "uses its own CA, point SSL_CERT_FILE at a PEM bundle that includes it, or pass "
+            "ssl_context=" % (doing, getattr(exc, "verify_message", None) or exc))
+    if proxy is not None and reason.startswith("Tunnel connection failed"):
+        return APIConnectionError("the proxy %s:%d refused the tunnel: %s" % (
+            proxy.host, proxy.port, reason.split(":", 1)[1].strip()))
+    if isinstance(exc, http.client.LineTooLong) or "got more than" in reason:
+        return APIResponseValidationError("refused the response headers (%s)" % reason)
+    if isinstance(exc, http.client.IncompleteRead):
+        reason = "connection closed before the body was complete"
+    elif isinstance(exc, ConnectionRefusedError):
+        reason = "connection refused"
+    return APIConnectionError("connection error %s: %s" % (doing, reason))
+
+
 # -- Models -------------------------------------------------------------------------------
 #
 # Design notes. A model's attributes are the JSON object's fields, held in the instance
@@ -266,13 +330,6 @@ class BaseModel(metaclass=_ModelType):
         obj.__dict__ = data
         return obj
 
-    @classmethod
-    def _from_flat(cls, data: Dict[str, Any]) -> Any:
-        """``_from`` for classes without nested models: the hot path for deltas and events."""
-        obj = cls.__new__(cls)
-        obj.__dict__ = data
-        return obj
-
     def __getattr__(self, name: str) -> Any:
         # Only called for a missing attribute: a list/dict field the JSON left out reads as
         # a fresh (unstored) default, like the simple fields' class-level defaults.
@@ -321,23 +378,7 @@ def _model(cls_name: str, base: type = BaseModel, /, *, nested: Optional[Dict[st
     namespace = {k: v for k, v in fields.items() if not isinstance(v, type)}  # class-level defaults
     namespace.update(__module__=__name__, __annotations__={k: "Any" for k in fields}, _defaults=fields,
                      _nested=nested, __doc__="The ``%s`` object of the Messages API." % (fields.get("type") or cls_name))
-    if not nested:
-        namespace["_from"] = BaseModel.__dict__["_from_flat"]  # the classmethod itself, unbound
-    elif len(nested) == 1:
-        namespace["_from"] = _from_one(*next(iter(nested.items())))
     return _ModelType(cls_name, (base,), namespace)
-
-
-def _from_one(name: str, convert: Callable[[Any], Any]) -> classmethod:
-    """``_from`` for a class with one nested field (most events): no loop over a table."""
-    def _from(cls: type, data: Dict[str, Any]) -> Any:
-        value = data.get(name)
-        if value is not None:
-            data[name] = convert(value)
-        obj = cls.__new__(cls)
-        obj.__dict__ = data
-        return obj
-    return classmethod(_from)
 
 
 def _any(value: Any) -> Any:
@@ -496,6 +537,11 @@ def _lazy_snapshot(cls: type, compute: Callable[[Any], Any]) -> None:
 # WHATWG HTML, "Interpreting an event stream". Lines are split on bytes, so only CR, LF and
 # CRLF end a line (never U+2028, U+0085 or VT, which str.splitlines would honour), and each
 # complete line is decoded on its own, so a UTF-8 character split between reads is whole.
+#
+# Design notes. The decoder is push-style, as h11's connection is: ``feed(bytes)`` returns
+# the events those bytes complete and keeps the rest for the next call, so the sync reader,
+# the asyncio reader and a test replaying recorded bytes drive the same code. One
+# ``bytes.splitlines`` per chunk does the line work in C; no Python code runs per byte.
 
 class ServerSentEvent:
     """One dispatched event: ``event`` is None when the block had no ``event:`` field."""
@@ -516,106 +562,225 @@ class ServerSentEvent:
             getattr(self, k) == getattr(other, k) for k in self.__slots__)
 
 
-def _too_large(limit: int) -> APIResponseValidationError:
-    return APIResponseValidationError(
-        "event stream line or event exceeds %d bytes; refusing to buffer more" % limit)
+class _LineSplitter:
+    """Push form of line splitting: ``feed(chunk)`` returns the lines it completes, terminators cut."""
+    __slots__ = ("max_size", "parts", "size", "skip_lf")
 
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self.parts: List[bytes] = []  # pieces of a line that has not ended yet
+        self.size = 0
+        self.skip_lf = False  # the last chunk ended in CR: an LF opening the next one ends nothing
 
-def _line_batches(chunks: Iterable[bytes], max_size: int) -> Iterator[List[bytes]]:
-    """For each chunk, the lines it completes (terminators stripped), as one list.
-
-    One ``bytes.splitlines`` (CR, LF and CRLF only) per chunk: no Python code runs per byte,
-    and the generator resumes once per chunk rather than per line.
-    """
-    parts: List[bytes] = []  # pieces of a line that has not ended yet
-    size = 0
-    skip_lf = False  # the last chunk ended in CR: an LF opening the next one ends nothing
-    for chunk in chunks:
-        if skip_lf and chunk:
-            skip_lf = False
+    def feed(self, chunk: bytes) -> List[bytes]:
+        if self.skip_lf and chunk:
+            self.skip_lf = False
             if chunk[0] == 10:
                 chunk = chunk[1:]
         if not chunk:
-            continue
+            return []
         lines = chunk.splitlines()
         last = chunk[-1]
-        skip_lf = last == 13
+        self.skip_lf = last == 13
         tail = lines.pop() if last not in (10, 13) else b""
-        if parts and lines:  # the first line completes the pieces before it
-            size += len(lines[0])
-            if size > max_size:
-                raise _too_large(max_size)
-            parts.append(lines[0])
-            lines[0] = b"".join(parts)
-            parts, size = [], 0
+        if self.parts and lines:  # the first line completes the pieces before it
+            self._add(lines[0])
+            lines[0] = b"".join(self.parts)
+            self.parts, self.size = [], 0
         if tail:
-            size += len(tail)
-            if size > max_size:
-                raise _too_large(max_size)
-            parts.append(tail)
-        if len(chunk) > max_size and any(len(line) > max_size for line in lines):
-            raise _too_large(max_size)
-        if lines:
-            yield lines
+            self._add(tail)
+        if len(chunk) > self.max_size and any(len(line) > self.max_size for line in lines):
+            raise _too_large(self.max_size)
+        return lines
+
+    def _add(self, piece: bytes) -> None:
+        self.size += len(piece)
+        if self.size > self.max_size:
+            raise _too_large(self.max_size)
+        self.parts.append(piece)
 
 
 def iter_lines(chunks: Iterable[bytes], max_size: int = DEFAULT_MAX_LINE_SIZE) -> Iterator[bytes]:
     """Yield each complete line of ``chunks`` without its terminator; the unended tail is dropped."""
-    for lines in _line_batches(chunks, max_size):
-        yield from lines
+    splitter = _LineSplitter(max_size)
+    for chunk in chunks:
+        yield from splitter.feed(chunk)
+
+
+class SSEDecoder:
+    """Bytes in, ``ServerSentEvent``s out: ``feed(chunk)`` returns the events the chunk completes.
+
+    No I/O and no clock; bytes may be split anywhere. An event whose blank line has not come
+    yet stays pending (and is dropped if the stream ends there, as the spec says).
+    """
+
+    def __init__(self, max_size: int = DEFAULT_MAX_LINE_SIZE) -> None:
+        self._lines = _LineSplitter(max_size)
+        self._max_size = max_size
+        self._event: Optional[str] = None
+        self._data: List[str] = []
+        self._size = 0
+        self._last_id: Optional[str] = None  # the spec's "last event ID buffer" persists across events
+        self._retry: Optional[int] = None
+        self._first = True
+
+    def feed(self, chunk: bytes) -> List[ServerSentEvent]:
+        lines = self._lines.feed(chunk)
+        if not lines:
+            return []
+        if self._first:
+            self._first = False
+            if lines[0][:3] == b"\xef\xbb\xbf":  # one leading BOM is ignored
+                lines[0] = lines[0][3:]
+        out: List[ServerSentEvent] = []
+        data, size, max_size = self._data, self._size, self._max_size
+        for raw in lines:
+            if not raw:  # a blank line dispatches the block, unless it carried no data field
+                if data:
+                    out.append(ServerSentEvent(self._event or None, "\n".join(data), self._last_id, self._retry))
+                    data, size = [], 0
+                self._event = self._retry = None
+            elif raw[:6] == b"data: ":  # the common line, without the general parse below
+                size += len(raw) - 6
+                if size > max_size:
+                    raise _too_large(max_size)
+                data.append(raw[6:].decode("utf-8", "replace"))
+            elif raw[:7] == b"event: ":
+                self._event = raw[7:].decode("utf-8", "replace")
+            elif raw[0] != 58:  # ":" starts a comment
+                size = self._field(raw, data, size)
+        self._data, self._size = data, size
+        return out
+
+    def _field(self, raw: bytes, data: List[str], size: int) -> int:
+        """Any other ``name: value`` line; returns the data size so far."""
+        name, colon, value = raw.partition(b":")
+        if colon and value[:1] == b" ":  # one space after the colon is not part of the value
+            value = value[1:]
+        text = value.decode("utf-8", "replace")
+        if name == b"data":
+            size += len(value)
+            if size > self._max_size:
+                raise _too_large(self._max_size)
+            data.append(text)
+        elif name == b"event":
+            self._event = text
+        elif name == b"id":
+            if "\0" not in text:  # an id containing NUL is ignored
+                self._last_id = text
+        elif name == b"retry":
+            if value.isdigit():  # bytes.isdigit: ASCII digits only
+                self._retry = int(value)
+        return size  # any other field name is ignored
 
 
 def iter_sse(chunks: Iterable[bytes], max_size: int = DEFAULT_MAX_LINE_SIZE) -> Iterator[ServerSentEvent]:
     """Decode a byte stream split anywhere into ``ServerSentEvent``s, per the WHATWG rules."""
-    event: Optional[str] = None
-    data: List[str] = []
-    size = 0
-    last_id: Optional[str] = None  # the spec's "last event ID buffer" persists across events
-    retry: Optional[int] = None
-    first = True
-    for lines in _line_batches(chunks, max_size):
-        if first:
-            first = False
-            if lines[0][:3] == b"\xef\xbb\xbf":  # one leading BOM is ignored
-                lines[0] = lines[0][3:]
-        for raw in lines:
-            if not raw:  # a blank line dispatches the block, unless it carried no data field
-                if data:
-                    yield ServerSentEvent(event or None, "\n".join(data), last_id, retry)
-                    event, data, size, retry = None, [], 0, None
-                else:
-                    event = retry = None
-                continue
-            if raw[:6] == b"data: ":  # the common line, without the general parse below
-                value = raw[6:]
-                size += len(value)
-                if size > max_size:
-                    raise _too_large(max_size)
-                data.append(value.decode("utf-8", "replace"))
-                continue
-            if raw[:7] == b"event: ":
-                event = raw[7:].decode("utf-8", "replace")
-                continue
-            if raw[0] == 58:  # ":" starts a comment
-                continue
-            name, colon, value = raw.partition(b":")
-            if colon and value[:1] == b" ":  # one space after the colon is not part of the value
-                value = value[1:]
-            text = value.decode("utf-8", "replace")
-            if name == b"data":
-                size += len(value)
-                if size > max_size:
-                    raise _too_large(max_size)
-                data.append(text)
-            elif name == b"event":
-                event = text
-            elif name == b"id":
-                if "\0" not in text:  # an id containing NUL is ignored
-                    last_id = text
-            elif name == b"retry":
-                if value.isdigit():  # bytes.isdigit: ASCII digits only
-                    retry = int(value)
-            # any other field name is ignored
+    decoder = SSEDecoder(max_size)
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+
+
+# -- Events -------------------------------------------------------------------------------
+#
+# One SSE frame -> one typed event, the class picked from ``_EVENT_TYPES`` by the JSON's
+# ``type``. Nearly every event of a long answer is a delta, written by the API exactly so:
+# read by its known prefix, such an event costs one C string scan, not the general scanner
+# and a conversion pass; any other spelling (spaces, escaped keys, an index of two digits,
+# more fields) takes the general path, which gives the same value or the same error.
+
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
+_scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+
+
+def _loads(text: str) -> Any:
+    """``json.loads`` without its per-call overhead: the C scanner; anything unusual goes to ``json.loads``."""
+    try:
+        value, end = _scan(text, 0)
+    except (StopIteration, ValueError):
+        return json.loads(text)
+    if end != len(text) and text[end:].strip(" \t\n\r"):
+        return json.loads(text)
+    return value
+
+
+_DELTA_HEAD = '{"type":"content_block_delta","index":'
+_DELTA_MIDS = [(',"delta":{"type":"%s","%s":"' % (kind, field), kind)
+               for kind, field in (("text_delta", "text"), ("thinking_delta", "thinking"),
+                                   ("input_json_delta", "partial_json"))]
+_DELTA_FIELD = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
+
+
+def _delta_fields(data: str) -> Optional[Tuple[int, str, str]]:
+    """``(index, delta type, text)`` of a growing delta in the API's spelling, else None."""
+    if not data.startswith(_DELTA_HEAD):
+        return None
+    at = len(_DELTA_HEAD) + 1  # after one index digit
+    for mid, kind in _DELTA_MIDS:
+        if data.startswith(mid, at):
+            digit = data[at - 1]
+            if digit not in "0123456789":
+                return None
+            try:
+                value, end = _scanstring(data, at + len(mid))
+            except ValueError:
+                return None
+            if end != len(data) - 2 or not data.endswith("}}"):
+                return None
+            return int(digit), kind, value
+    return None
+
+
+def _delta_event(index: int, kind: str, value: str) -> Any:
+    """The ``RawContentBlockDeltaEvent`` the general path makes of the same JSON."""
+    delta = object.__new__(_DELTA_TYPES[kind])
+    delta.__dict__ = {"type": kind, _DELTA_FIELD[kind]: value}
+    event = object.__new__(RawContentBlockDeltaEvent)
+    event.__dict__ = {"type": "content_block_delta", "index": index, "delta": delta}
+    return event
+
+
+def parse_event(sse: ServerSentEvent) -> Any:
+    """Turn one ``ServerSentEvent`` into its typed event (an unknown type stays a ``BaseModel``)."""
+    fields = _delta_fields(sse.data)
+    if fields is not None:
+        return _delta_event(*fields)
+    try:
+        data = _loads(sse.data)
+    except ValueError as exc:
+        raise APIResponseValidationError(
+            "event %r carried data that is not JSON (%s): %.200r"
+            % (sse.event or "message", exc, sse.data), body=sse.data) from exc
+    if data.__class__ is not dict:
+        raise APIResponseValidationError(
+            "event %r carried JSON that is not an object: %.200r" % (sse.event or "message", sse.data),
+            body=sse.data)
+    kind = data.get("type")
+    if kind is None:
+        kind = data["type"] = sse.event
+    return _EVENT_TYPES.get(kind, BaseModel)._from(data)
+
+
+def _frame_event(sse: ServerSentEvent, pings: bool = False) -> Any:
+    """The event a stream hands on for ``sse``: None for empty data (and pings, unless kept);
+    an ``error`` event raises the error it names."""
+    if not sse.data:
+        return None  # an event with empty data carries nothing (the SDK skips it too)
+    event = parse_event(sse)
+    kind = event.type
+    if kind == "ping" and not pings:
+        return None
+    if kind == "error":
+        raise _error_from_event(event.to_dict())
+    return event
+
+
+def iter_events(frames: Iterable[ServerSentEvent], pings: bool = False) -> Iterator[Any]:
+    """The typed events of ``frames``, as ``create(stream=True)`` yields them (``ping`` hidden)."""
+    for sse in frames:
+        event = _frame_event(sse, pings)
+        if event is not None:
+            yield event
 
 
 # -- Accumulator --------------------------------------------------------------------------
@@ -739,102 +904,19 @@ _GROWING = {
 }
 
 
-def _bad_stream(message: str) -> APIResponseValidationError:
-    return APIResponseValidationError("malformed event stream: " + message)
-
-
-def _incomplete() -> APIConnectionError:
-    return APIConnectionError(
-        "stream ended before message_stop: the response is incomplete (the partial "
-        "message is kept on the stream's current_message_snapshot)")
-
-
-_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
-
-
-def _loads(text: str) -> Any:
-    """``json.loads`` without its per-call overhead: the C scanner; anything unusual goes to ``json.loads``."""
-    try:
-        value, end = _scan(text, 0)
-    except (StopIteration, ValueError):
-        return json.loads(text)
-    if end != len(text) and text[end:].strip(" \t\n\r"):
-        return json.loads(text)
-    return value
-
-
-# Nearly every event of a long answer is a delta, written by the API exactly so. Read by its
-# known prefix, such an event costs one C string scan, not the general scanner and a
-# conversion pass; any other spelling (spaces, escaped keys, an index of two digits, more
-# fields) takes the general path, which gives the same value or the error.
-_DELTA_HEAD = '{"type":"content_block_delta","index":'
-_DELTA_MIDS = [(',"delta":{"type":"%s","%s":"' % (kind, field), kind)
-               for kind, field in (("text_delta", "text"), ("thinking_delta", "thinking"),
-                                   ("input_json_delta", "partial_json"))]
-_scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
-
-
-def _delta_fields(data: str) -> Optional[Tuple[int, str, str]]:
-    """``(index, delta type, text)`` of a growing delta in the API's spelling, else None."""
-    if not data.startswith(_DELTA_HEAD):
-        return None
-    at = len(_DELTA_HEAD) + 1  # after one index digit
-    for mid, kind in _DELTA_MIDS:
-        if data.startswith(mid, at):
-            digit = data[at - 1]
-            if digit not in "0123456789":
-                return None
-            try:
-                value, end = _scanstring(data, at + len(mid))
-            except ValueError:
-                return None
-            if end != len(data) - 2 or not data.endswith("}}"):
-                return None
-            return int(digit), kind, value
-    return None
-
-
-def _delta_event(index: int, kind: str, value: str) -> Any:
-    """The ``RawContentBlockDeltaEvent`` the general path makes of the same JSON."""
-    delta = object.__new__(_DELTA_TYPES[kind])
-    delta.__dict__ = {"type": kind, _GROWING[kind][1]: value}
-    event = object.__new__(RawContentBlockDeltaEvent)
-    event.__dict__ = {"type": "content_block_delta", "index": index, "delta": delta}
-    return event
-
-
-def parse_event(sse: ServerSentEvent) -> Any:
-    """Turn one ``ServerSentEvent`` into its typed event (an unknown type stays a ``BaseModel``)."""
-    fields = _delta_fields(sse.data)
-    if fields is not None:
-        return _delta_event(*fields)
-    try:
-        data = _loads(sse.data)
-    except ValueError as exc:
-        raise APIResponseValidationError(
-            "event %r carried data that is not JSON (%s): %.200r"
-            % (sse.event or "message", exc, sse.data), body=sse.data) from exc
-    if data.__class__ is not dict:
-        raise APIResponseValidationError(
-            "event %r carried JSON that is not an object: %.200r" % (sse.event or "message", sse.data),
-            body=sse.data)
-    kind = data.get("type")
-    if kind is None:
-        kind = data["type"] = sse.event
-    return _EVENT_TYPES.get(kind, BaseModel)._from(data)
-
-
 class MessageAccumulator:
     """Folds raw stream events into a ``Message`` snapshot, with no I/O.
 
     ``feed(event)`` updates the snapshot and returns what ``MessageStream`` yields for the
-    event: the raw event plus any derived ones (``ping`` gives nothing). ``done`` turns true
-    at ``message_stop``.
+    event: the raw event plus any derived ones (``ping`` gives nothing). ``receive(frames)``
+    does the same from SSE frames, with the delta fast path. ``done`` turns true at
+    ``message_stop``.
     """
 
     def __init__(self) -> None:
         self._message: Optional[Message] = None
         self._buffers: Dict[int, _Buffer] = {}  # growing text/thinking/JSON, by block index
+        self._continuing: Optional[Tuple[int, bool]] = None  # see resume()
         self.done = False
 
     @property
@@ -844,17 +926,77 @@ class MessageAccumulator:
             self._flush(index)
         return self._message
 
+    def final_message(self) -> Message:
+        """The whole message; ``APIConnectionError`` if ``message_stop`` never came."""
+        if not self.done or self.message is None:
+            raise _incomplete()
+        return self.message
+
+    def receive(self, frames: Iterable[ServerSentEvent], want: str = "events") -> Iterator[Any]:
+        """Fold SSE frames into the snapshot, yielding what the caller reads: ``"events"`` (each
+        raw event and what it derives, as ``MessageStream`` yields them), ``"texts"`` (the text
+        of each text delta) or ``"nothing"``.
+
+        Frames are taken one at a time, only as far as the caller reads, so a caller may stop
+        after any item and carry on over the same frames with another ``want``. A delta in the
+        API's spelling goes straight into its block's buffer: no event object is made for it
+        unless events are wanted. An ``error`` event raises the error it names.
+        """
+        events, texts = want == "events", want == "texts"
+        fast = self._continuing is None
+        grow = self._grow
+        for sse in frames:
+            fields = _delta_fields(sse.data) if fast else None
+            if fields is not None:
+                buf = grow(*fields)
+                if buf is not None:
+                    if events:
+                        yield _delta_event(*fields)
+                        yield buf.derive(fields[2])
+                    elif texts and fields[1] == "text_delta":
+                        yield fields[2]
+                    continue
+            event = _frame_event(sse)
+            if event is not None:
+                for item in self.feed(event):
+                    if events:
+                        yield item
+                    elif texts and item.__class__ is TextEvent:  # derived, never a server event named "text"
+                        yield item.text
+
     def feed(self, event: Any) -> List[Any]:
+        if self._continuing is not None:
+            event = self._continued(event)
+            if event is None:
+                return []
         handler = self._handlers.get(event.type)
         if handler is None:
             return [event]  # an event type this module does not know passes through
         return handler(self, event)
 
-    def _complete(self) -> Message:
-        """The whole message; ``APIConnectionError`` if ``message_stop`` never came."""
-        if not self.done or self.message is None:
-            raise _incomplete()
-        return self.message
+    def resume(self, trimmed: bool) -> None:
+        """Take the next message's events as the continuation of this one.
+
+        After a re-request with the text so far as an assistant prefill (``max_resumes``), the
+        new answer's ``message_start`` is dropped, its first block continues the last one (so
+        block indexes move up), and if ``trimmed`` (the prefill lost trailing whitespace), the
+        whitespace the model repeats is cut from its first text.
+        """
+        last = len(self.message.content) - 1  # type: ignore[union-attr]
+        self._continuing = (last, trimmed)
+
+    def _continued(self, event: Any) -> Any:
+        """``event`` of the resumed request as part of the interrupted message; None to drop it."""
+        last, trim = self._continuing  # type: ignore[misc]
+        kind = event.type
+        if kind == "message_start" or (kind == "content_block_start" and event.index == 0 and last >= 0):
+            return None
+        if kind in ("content_block_start", "content_block_delta", "content_block_stop"):
+            event.index += max(last, 0)
+        if trim and kind == "content_block_delta" and getattr(event.delta, "type", None) == "text_delta":
+            event.delta.text = event.delta.text.lstrip()
+            self._continuing = (last, not event.delta.text)
+        return event
 
     def _block(self, index: int, kind: str) -> Any:
         """Block ``index`` of the snapshot, for an event of type ``kind`` that names it."""
@@ -1010,7 +1152,7 @@ def accumulate(events: Iterable[Any]) -> Message:
     acc = MessageAccumulator()
     for event in events:
         acc.feed(event)
-    return acc._complete()
+    return acc.final_message()
 
 
 # -- Retry policy -------------------------------------------------------------------------
@@ -1057,6 +1199,16 @@ def _retry_after(headers: Mapping[str, str], now: float) -> Optional[float]:
     return None if date is None else mktime_tz(date) - now
 
 
+def _should_retry_connection(error: APIConnectionError) -> bool:
+    """A connection failure retries unless retrying cannot fix it: a certificate the trust
+    store refuses, or a proxy that refuses the tunnel."""
+    cause = error.__cause__
+    ssl = sys.modules.get("ssl")
+    if ssl is not None and isinstance(cause, ssl.SSLCertVerificationError):
+        return False
+    return not (isinstance(cause, OSError) and str(cause).startswith("Tunnel connection failed"))
+
+
 # -- Transport ----------------------------------------------------------------------------
 #
 # The only code that touches sockets. ``http.client`` does the HTTP; bodies are read with
@@ -1082,35 +1234,6 @@ def _log(level: int, message: str, *args: Any) -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG if wanted == "debug" else logging.INFO)
     logger.log(level, message, *args)
-
-
-def _transport_error(exc: BaseException, doing: str, proxy: Any = None) -> APIError:
-    """The ``APIConnectionError`` for a socket/TLS/HTTP failure while ``doing`` something."""
-    ssl = sys.modules.get("ssl")
-    reason = str(exc) or type(exc).__name__
-    if isinstance(exc, socket.timeout):
-        return APITimeoutError("timed out %s" % doing)
-    if ssl is not None and isinstance(exc, ssl.SSLCertVerificationError):
-        return _final(APIConnectionError(
-            "TLS certificate verification failed %s: %s. If a proxy or gateway on your network "
-            "uses its own CA, point SSL_CERT_FILE at a PEM bundle that includes it, or pass "
-            "ssl_context=" % (doing, getattr(exc, "verify_message", None) or exc)))
-    if proxy is not None and reason.startswith("Tunnel connection failed"):
-        return _final(APIConnectionError("the proxy %s:%d refused the tunnel: %s" % (
-            proxy.host, proxy.port, reason.split(":", 1)[1].strip())))
-    if isinstance(exc, http.client.LineTooLong) or "got more than" in reason:
-        return APIResponseValidationError("refused the response headers (%s)" % reason)
-    if isinstance(exc, http.client.IncompleteRead):
-        reason = "connection closed before the body was complete"
-    elif isinstance(exc, ConnectionRefusedError):
-        reason = "connection refused"
-    return APIConnectionError("connection error %s: %s" % (doing, reason))
-
-
-def _final(error: APIConnectionError) -> APIConnectionError:
-    """Mark a connection error that retrying cannot fix (a certificate, a refused tunnel)."""
-    error._retryable = False  # type: ignore[attr-defined]
-    return error
 
 
 def _timeouts(timeout: Any) -> Tuple[float, float]:
@@ -1187,25 +1310,17 @@ def _redact_url(url: str) -> str:
 
 
 def _env_proxy(scheme: str, host: str, port: int) -> Optional[str]:
-    """The proxy URL the environment gives for a request, read as ``urllib.request`` does.
+    """The proxy URL the environment gives for a request, as ``urllib.request`` reads it.
 
     ``https_proxy`` (or ``http_proxy`` for http), else ``all_proxy``, any case, the lower-case
-    name winning. ``no_proxy``: ``*``, hosts, domains with or without a leading dot, IPs,
-    optionally with ``:port``.
+    name winning even when empty; ``HTTP_PROXY`` ignored under CGI; ``no_proxy`` with ``*``,
+    hosts, domains with or without a leading dot, IPs, optionally with ``:port``.
     """
-    by_case = sorted(os.environ.items(), key=lambda item: item[0].islower())  # lower case wins,
-    env = {name.lower(): value for name, value in by_case}  # even empty: it unsets the other
-    if "REQUEST_METHOD" in os.environ and not os.environ.get("http_proxy"):
-        env.pop("http_proxy", None)  # CGI: HTTP_PROXY may come from a client's header (httpoxy)
-    proxy = env.get(scheme + "_proxy") or env.get("all_proxy")
-    if not proxy:
+    from urllib.request import getproxies_environment, proxy_bypass_environment
+    proxies = getproxies_environment()
+    proxy = proxies.get(scheme) or proxies.get("all")
+    if not proxy or proxy_bypass_environment("%s:%d" % (host, port), proxies):
         return None
-    for entry in env.get("no_proxy", "").replace(" ", "").split(","):
-        if entry == "*":
-            return None
-        name, _, entry_port = entry.lstrip(".").partition(":")
-        if name and (host == name or host.endswith("." + name)) and entry_port in ("", str(port)):
-            return None
     return proxy
 
 
@@ -1353,11 +1468,38 @@ class _Pool:
             conn.close()
 
 
+class _Body:
+    """A streaming response being read: its SSE frames, then its connection's fate."""
+
+    def __init__(self, conn: _Connection, response: Any, pool: Optional[_Pool], max_line_size: int) -> None:
+        self.response = response
+        self._conn, self._pool = conn, pool
+        self._given = False  # the connection went back to the pool: no longer ours to close
+        self.frames = self._frames(SSEDecoder(max_line_size))
+
+    def _frames(self, decoder: SSEDecoder) -> Iterator[ServerSentEvent]:
+        for chunk in self._conn.iter_bytes(self.response):
+            yield from decoder.feed(chunk)
+
+    def end(self, complete: bool) -> None:
+        """The body has ended: ``APIConnectionError`` unless ``complete``, else the connection is reusable."""
+        if self._conn.closed or self._given:  # closed on purpose, or already given back
+            return
+        if not complete:
+            raise _incomplete()
+        self._given = True
+        if self._pool is not None:
+            self._pool.give(self._conn, self.response)
+        else:
+            self._conn.close()
+
+    def close(self) -> None:
+        """Close the response and its connection; safe from any thread, and more than once."""
+        if not self._given:
+            self._conn.close()
+
+
 # -- Public API ---------------------------------------------------------------------------
-
-class _MissingCredentials(AnthropicError, TypeError):
-    """No API key or auth token was configured (the SDK raises TypeError here)."""
-
 
 def _mask(secret: Optional[str]) -> Optional[str]:
     return None if secret is None else "***"
@@ -1469,9 +1611,8 @@ class Anthropic:
             return self.ssl_context
 
     def _post(self, path: str, body: Dict[str, Any], *, stream: bool, extra_headers: Any = None,
-              extra_query: Any = None, timeout: Any = None,
-              cancel: Optional[_Cancel] = None) -> Tuple[_Connection, Any, bytes]:
-        """POST with retries; returns the connection, the 2xx response and (non-stream) its body."""
+              extra_query: Any = None, timeout: Any = None, cancel: Optional[_Cancel] = None) -> Any:
+        """POST with retries: the ``_Body`` of a 2xx stream, else ``(response, content)``."""
         headers = self._headers(extra_headers)
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         target = self._prefix + path + ("?" + urlencode(extra_query) if extra_query else "")
@@ -1488,11 +1629,13 @@ class Anthropic:
                 conn, response, content = self._attempt(target, data, headers, timeouts, stream, cancel)
                 _log(10, "-> %s in %.3f s (request-id %s)", response.status, time.monotonic() - started,
                      response.getheader("request-id"))
-                return conn, response, content
+                if stream:
+                    return _Body(conn, response, self._pool, self.max_line_size)
+                return response, content
             except APIStatusError as exc:
                 error, retry, asked = exc, _should_retry(exc.status_code or 0, exc.response.headers), exc.response.headers
             except APIConnectionError as exc:
-                error, retry, asked = exc, getattr(exc, "_retryable", True), {}
+                error, retry, asked = exc, _should_retry_connection(exc), {}
             if not retry or retries >= self.max_retries:
                 _log(20, "request failed after %.3f s: %s", time.monotonic() - started, error)
                 raise error
@@ -1572,19 +1715,14 @@ class Messages:
         self._client = client
 
     def create(self, *, stream: bool = False, extra_headers: Any = None, extra_query: Any = None,
-               extra_body: Any = None, timeout: Any = None, _cancel: Optional[_Cancel] = None,
-               **params: Any) -> Any:
+               extra_body: Any = None, timeout: Any = None, **params: Any) -> Any:
         """Send a request: a ``Stream`` of raw events if ``stream=True``, else the ``Message``."""
-        betas = params.pop("betas", None)
-        if betas:
-            extra_headers = dict(extra_headers or {}, **{"anthropic-beta": ",".join(betas)})
-        body = dict(params, **({"stream": True} if stream else {}))
-        body.update(extra_body or {})
-        client = self._client
-        conn, response, content = client._post("/v1/messages", body, stream=stream, extra_headers=extra_headers,
-                                               extra_query=extra_query, timeout=timeout, cancel=_cancel)
-        if stream:
-            return Stream(conn, response, client.max_line_size, client._pool)
+        params.update(extra_headers=extra_headers, extra_query=extra_query, extra_body=extra_body,
+                      timeout=timeout)
+        return Stream(self._send(params, stream=True)) if stream else self._create(params)
+
+    def _create(self, params: Dict[str, Any], cancel: Optional[_Cancel] = None) -> Message:
+        response, content = self._send(params, stream=False, cancel=cancel)
         try:
             data = json.loads(content)
         except ValueError as exc:
@@ -1602,11 +1740,26 @@ class Messages:
         re-request up to this many times with the text so far as an assistant prefill and
         carry on as one seamless stream. Text answers only.
         """
-        return MessageStreamManager(lambda: MessageStream(
-            self.create(stream=True, **params), restart=self._restart(params), max_resumes=max_resumes))
+        resume = _Resume(self._restart(params), max_resumes)
+        return MessageStreamManager(lambda: MessageStream(self._send(params, stream=True), resume=resume))
 
-    def _restart(self, params: Dict[str, Any]) -> Callable[..., Stream]:
-        def restart(prefill: str, cancel: Optional[_Cancel] = None) -> Stream:
+    def _send(self, params: Dict[str, Any], stream: bool, cancel: Optional[_Cancel] = None) -> Any:
+        """POST ``params`` (the per-call options among them) to the Messages endpoint: the
+        ``_Body`` of a stream, else ``(response, content)``."""
+        params = dict(params)
+        extra_headers, extra_body = params.pop("extra_headers", None), params.pop("extra_body", None)
+        extra_query, timeout = params.pop("extra_query", None), params.pop("timeout", None)
+        betas = params.pop("betas", None)
+        if betas:
+            extra_headers = dict(extra_headers or {}, **{"anthropic-beta": ",".join(betas)})
+        body = dict(params, **({"stream": True} if stream else {}))
+        body.update(extra_body or {})
+        return self._client._post("/v1/messages", body, stream=stream, extra_headers=extra_headers,
+                                  extra_query=extra_query, timeout=timeout, cancel=cancel)
+
+    def _restart(self, params: Dict[str, Any]) -> Callable[..., _Body]:
+        """For ``max_resumes``: the same request, with ``prefill`` as (the end of) an assistant turn."""
+        def restart(prefill: str, cancel: Optional[_Cancel] = None) -> _Body:
             messages = list(params["messages"])
             last = messages[-1] if messages else {}
             if last.get("role") == "assistant":  # the caller's own prefill comes first
@@ -1616,7 +1769,7 @@ class Messages:
                 messages[-1] = dict(last, content=content)
             else:
                 messages.append({"role": "assistant", "content": prefill})
-            return self.create(stream=True, _cancel=cancel, **dict(params, messages=messages))
+            return self._send(dict(params, messages=messages), stream=True, cancel=cancel)
         return restart
 
 
@@ -1649,93 +1802,120 @@ class _Streaming:
 class Stream(_Streaming):
     """The raw events of a ``create(stream=True)`` response (``ping`` hidden)."""
 
-    def __init__(self, connection: _Connection, response: Any, max_line_size: int = DEFAULT_MAX_LINE_SIZE,
-                 pool: Optional[_Pool] = None) -> None:
-        self.response = response
-        self._connection: Optional[_Connection] = connection
-        self._pool = pool
-        self._pings = False  # ping events are dropped, as the SDK does (the CLI's --json keeps them)
-        self._finished = False  # message_stop seen
-        self._sse = iter_sse(connection.iter_bytes(response), max_line_size)
-        self._iterator = self.__stream__()
+    def __init__(self, body: _Body, *, pings: bool = False) -> None:
+        self._body = body
+        self.response = body.response
+        self._iterator = self.__stream__(pings)
 
-    def __stream__(self, accumulator: Optional[MessageAccumulator] = None) -> Iterator[Any]:
-        """The raw events; fed to ``accumulator`` (if any), each followed by what it derives."""
+    def __stream__(self, pings: bool) -> Iterator[Any]:
+        finished = False  # message_stop seen
         try:
-            for sse in self._sse:
-                if accumulator is not None:
-                    fields = _delta_fields(sse.data)
-                    buf = accumulator._grow(*fields) if fields is not None else None
-                    if buf is not None:  # the common delta, without parse_event and feed()
-                        yield _delta_event(*fields)
-                        yield buf.derive(fields[2])
-                        continue
-                event = self._event(sse)
-                if event is None:
-                    continue
-                if accumulator is None:
-                    yield event
-                else:
-                    yield from accumulator.feed(event)
-            self._end()
+            for event in iter_events(self._body.frames, pings):
+                if event.type == "message_stop":
+                    finished = True
+                yield event
+            self._body.end(finished)
+        except APIError as exc:
+            raise _blamed(exc, self.response) from None
         finally:
             self.close()
 
-    def _event(self, sse: ServerSentEvent) -> Any:
-        """The typed event of ``sse``; None for a ping or empty data; an error event raises."""
-        if not sse.data:
-            return None  # an event with empty data carries nothing (the SDK skips it too)
-        try:
-            event = parse_event(sse)
-        except APIResponseValidationError as exc:
-            exc.response = self.response
-            raise
-        kind = event.type
-        if kind == "ping" and not self._pings:
-            return None
-        if kind == "error":
-            raise _error_from_event(event.to_dict(), response=self.response,
-                                    request_id=self.response.getheader("request-id"))
-        if kind == "message_stop":
-            self._finished = True
-        return event
-
-    def _end(self) -> None:
-        """The body has ended: an error before ``message_stop``, else the connection is reusable."""
-        conn = self._connection
-        if conn is None or conn.closed:  # closed on purpose, or already given back
-            return
-        if not self._finished:
-            raise _incomplete()
-        if self._pool is not None:
-            self._connection = None
-            self._pool.give(conn, self.response)
-
     def close(self) -> None:
         """Close the response and its connection; safe from any thread, and more than once."""
-        conn = self._connection
-        if conn is not None:
-            conn.close()
+        self._body.close()
+
+
+class _Lifecycle:
+    """A message stream's state, changed only here (from any thread):
+    reading -> (resuming -> reading)... -> ended, failed or closed.
+
+    ``body`` is the response being read; a resume brings another. ``events_read`` turns true
+    once someone iterates the events: from then on, texts are taken off those events.
+    """
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+        self.state = "reading"
+        self.events_read = False
+        self._call_off: Optional[_Cancel] = None  # the re-request on its way, while resuming
+        self._lock = threading.Lock()
+
+    def resuming(self) -> _Cancel:
+        """A re-request is going out: its cancel token (already called if the stream is closed)."""
+        cancel = _Cancel()
+        with self._lock:
+            closed = self.state == "closed"
+            if not closed:
+                self.state, self._call_off = "resuming", cancel
+        if closed:
+            cancel()
+        return cancel
+
+    def resumed(self, body: Any) -> bool:
+        """The re-request's response is in; False (and it is closed) if the stream was closed meanwhile."""
+        with self._lock:
+            self._call_off = None
+            closed = self.state == "closed"
+            if not closed:
+                self.body, self.state = body, "reading"
+        if closed:
+            body.close()
+        return not closed
+
+    def ended(self) -> None:
+        with self._lock:
+            if self.state == "reading":
+                self.state = "ended"
+
+    def failed(self) -> None:
+        """Reading failed: the connection goes, and nothing more comes out of the stream."""
+        with self._lock:
+            if self.state != "closed":
+                self.state = "failed"
+        self.body.close()
+
+    def close(self) -> None:
+        """Close for good: the response on the wire, and any re-request on its way."""
+        with self._lock:
+            self.state, call_off, self._call_off = "closed", self._call_off, None
+        if call_off is not None:
+            call_off()
+        self.body.close()
+
+
+class _Resume:
+    """``max_resumes`` (ours): after a dropped or stalled connection mid-answer, re-request
+    with the text so far as an assistant prefill and carry on as one stream."""
+
+    def __init__(self, restart: Callable[..., Any], left: int) -> None:
+        self.restart = restart  # (prefill, cancel) -> the new request's body
+        self.left = left
+
+    def prefill(self, message: Optional[Message], error: APIConnectionError) -> Tuple[str, bool]:
+        """The prefill, and whether trailing whitespace was cut from it; re-raises ``error``
+        when resuming cannot help (none left, nothing yet, or a block that is not text)."""
+        if self.left <= 0 or message is None or any(block.type != "text" for block in message.content):
+            raise error
+        self.left -= 1
+        text = "".join(block.text for block in message.content)
+        prefill = text.rstrip()  # the API refuses a prefill that ends in whitespace
+        _log(20, "resuming after %d characters: %s", len(prefill), error)
+        return prefill, prefill != text
 
 
 class MessageStream(_Streaming):
     """A streamed message: iterate raw + derived events, or use ``text_stream``."""
 
-    def __init__(self, raw: Stream, *, restart: Optional[Callable[..., Stream]] = None,
-                 max_resumes: int = 0) -> None:
-        self._raw = raw
+    def __init__(self, body: _Body, *, resume: Optional[_Resume] = None) -> None:
         self._accumulator = MessageAccumulator()
-        self._restart = restart
-        self._resumes_left = max_resumes
-        self._closed = False
-        self._resuming: Optional[_Cancel] = None  # the resume request on its way, if any
-        self._events_read = False
+        self._life = _Lifecycle(body)
+        self._resume = resume
         self._iterator = self.__stream__()
         self.text_stream = _TextStream(self)
 
     @property
     def response(self) -> Any:  # the current request's (a resumed stream has made another)
-        return self._raw.response
+        return self._life.body.response
 
     @property
     def current_message_snapshot(self) -> Optional[Message]:
@@ -1743,30 +1923,55 @@ class MessageStream(_Streaming):
         return self._accumulator.message
 
     def __stream__(self) -> Iterator[Any]:
-        self._events_read = True  # from here on, text_stream reads its texts off these events
-        events = self._raw.__stream__(self._accumulator)
-        while True:
-            try:
-                yield from events
-                return
-            except APIConnectionError as exc:
-                events = self._resume(exc)
-
-    def _resume(self, error: APIConnectionError) -> Iterator[Any]:
-        """Re-request with the text so far as a prefill; the events continue this message."""
-        prefill, cancel, continued = _resume_point(self, error)
+        self._life.events_read = True
         try:
-            self._raw = self._restart(prefill, cancel)  # type: ignore[misc]
-        except APIError:
-            if self._closed:  # closed while the new request was on its way: the stream just ends
-                return iter(())
-            raise
+            yield from self._read("events")
         finally:
-            self._resuming = None
-        if self._closed:
-            self._raw.close()
-        feed = self._accumulator.feed
-        return (out for event in continued(self._raw) for out in feed(event))
+            self.close()
+
+    def _read(self, want: str) -> Iterator[Any]:
+        """What ``want`` asks of the rest of the stream (see ``MessageAccumulator.receive``),
+        across resumes: the one reading loop of a message stream."""
+        life, acc = self._life, self._accumulator
+        while life.state == "reading":
+            body = life.body
+            try:
+                yield from acc.receive(body.frames, want)
+                body.end(acc.done)
+                life.ended()
+            except APIConnectionError as exc:
+                if not self._resumed(exc):
+                    return
+            except GeneratorExit:  # the reader was set aside, not the stream
+                raise
+            except BaseException as exc:
+                life.failed()
+                if isinstance(exc, APIError):
+                    raise _blamed(exc, body.response) from None
+                raise
+
+    def _resumed(self, error: APIConnectionError) -> bool:
+        """Re-request after ``error``; False if the stream was closed meanwhile (it just ends)."""
+        if self._resume is None or self._life.state == "closed":
+            self._life.failed()
+            raise error
+        try:
+            prefill, trimmed = self._resume.prefill(self._accumulator.message, error)
+        except APIConnectionError:
+            self._life.failed()
+            raise
+        cancel = self._life.resuming()
+        try:
+            body = self._resume.restart(prefill, cancel)
+        except APIError:
+            if self._life.state == "closed":
+                return False
+            self._life.failed()
+            raise
+        if not self._life.resumed(body):
+            return False
+        self._accumulator.resume(trimmed)
+        return True
 
     def _texts(self) -> Iterator[str]:
         """``text_stream``'s generator: the text of each text delta, in order.
@@ -1774,104 +1979,48 @@ class MessageStream(_Streaming):
         Until someone iterates the events, deltas go straight into the snapshot, without the
         event objects nobody would see (most of the cost of a long answer).
         """
-        if not self._events_read and not self._resumes_left:
-            try:
-                if (yield from self._lean_texts()):
+        try:
+            if not self._life.events_read:
+                reader = self._read("texts")
+                for text in reader:
+                    yield text
+                    if self._life.events_read:
+                        break  # someone reads the events too: take the texts off them
+                else:
                     return
-            except BaseException:
-                self._raw._sse.close()  # nothing more comes out of a failed stream, events included
-                self._raw.close()
-                raise
-        for event in self._iterator:
-            if event.type == "text":  # derived from each text_delta, right after it
-                yield event.text
-
-    def _lean_texts(self) -> Generator[str, None, bool]:
-        """Texts from the SSE events; stops (False) after one once the events are read."""
-        raw, acc = self._raw, self._accumulator
-        for sse in raw._sse:
-            fields = _delta_fields(sse.data)
-            if fields is not None and acc._grow(*fields) is not None:
-                if fields[1] == "text_delta":
-                    yield fields[2]
-            else:
-                event = raw._event(sse)
-                for out in acc.feed(event) if event is not None else ():
-                    if out.type == "text":
-                        yield out.text
-            if self._events_read:
-                return False
-        raw._end()
-        return True
+            for event in self._iterator:
+                if event.__class__ is TextEvent:  # derived from each text_delta, right after it
+                    yield event.text
+        except GeneratorExit:
+            self.close()
+            raise
 
     def until_done(self) -> None:
         """Read the rest of the stream."""
-        for _ in self._iterator if self._events_read else self.text_stream:
+        for _ in self._iterator if self._life.events_read else self._read("nothing"):
             pass
 
     def get_final_message(self) -> Message:
         """Wait for the end of the stream and return the whole message."""
         self.until_done()
-        return self._accumulator._complete()
+        return self._accumulator.final_message()
 
     def get_final_text(self) -> str:
         """The final message's text blocks joined; RuntimeError if it has none (as the SDK)."""
-        return self._text_of(self.get_final_message())
-
-    @staticmethod
-    def _text_of(message: Message) -> str:
-        texts = [block.text for block in message.content if block.type == "text"]
-        if not texts:
-            kinds = ", ".join(block.type for block in message.content) or "no"
-            raise RuntimeError(".get_final_text() needs a text content block; the API returned %s "
-                               "content block type(s): see get_final_message().content" % kinds)
-        return "".join(texts)
+        return _text_of(self.get_final_message())
 
     def close(self) -> None:
         """Close the connection (and call off a resume on its way); the snapshot keeps what arrived."""
-        self._closed = True
-        resuming = self._resuming
-        if resuming is not None:
-            resuming()
-        self._raw.close()
+        self._life.close()
 
 
-def _resume_point(stream: Any, error: APIConnectionError) -> Tuple[str, _Cancel, Callable[[Any], Any]]:
-    """For a sync or async message stream after ``error``: the prefill to re-request with, the
-    new request's cancel (``close()`` calls it) and the filter that continues the message.
-    Re-raises ``error`` if resuming cannot help."""
-    message = stream._accumulator.message
-    if (stream._resumes_left <= 0 or stream._restart is None or stream._closed or message is None
-            or any(block.type != "text" for block in message.content)):
-        raise error
-    stream._resumes_left -= 1
-    text = "".join(block.text for block in message.content)
-    prefill = text.rstrip()  # the API refuses a prefill that ends in whitespace
-    _log(20, "resuming after %d characters: %s", len(prefill), error)
-    stream._resuming = cancel = _Cancel()
-    if stream._closed:  # close() may have missed the new request: call it off here
-        cancel()
-    last, trim = len(message.content) - 1, prefill != text
-    return prefill, cancel, lambda events: _continued(events, last, trim)
-
-
-def _continued(events: Iterable[Any], last: int, trim: bool) -> Iterator[Any]:
-    """A resumed request's events as the continuation of the interrupted message.
-
-    Its ``message_start`` is dropped; its first block continues block ``last`` (if any),
-    so block indexes move up by ``last``; the whitespace cut from the prefill is not repeated.
-    """
-    shift = max(last, 0)
-    for event in events:
-        kind = event.type
-        if kind == "message_start" or (kind == "content_block_start" and event.index == 0 and last >= 0):
-            continue
-        if kind.startswith("content_block"):
-            event.index += shift
-        if trim and kind == "content_block_delta" and getattr(event.delta, "type", None) == "text_delta":
-            event.delta.text = event.delta.text.lstrip()
-            trim = not event.delta.text
-        yield event
+def _text_of(message: Message) -> str:
+    texts = [block.text for block in message.content if block.type == "text"]
+    if not texts:
+        kinds = ", ".join(block.type for block in message.content) or "no"
+        raise RuntimeError(".get_final_text() needs a text content block; the API returned %s "
+                           "content block type(s): see get_final_message().content" % kinds)
+    return "".join(texts)
 
 
 class _TextStream:
@@ -1920,11 +2069,13 @@ _END = object()
 
 def _produce(source: Any, items: "Any", stop: threading.Event, notify: Optional[Callable[[], None]]) -> None:
     """The producer thread (a function, so the thread holds no reference to its ``background``)."""
+    import queue
+
     def put(entry: Any) -> bool:
         while not stop.is_set():
             try:
                 items.put(entry, timeout=0.25)  # the timeout only bounds a missed wake-up
-            except Exception:  # queue.Full
+            except queue.Full:
                 continue
             if notify is not None:
                 try:
@@ -1991,6 +2142,10 @@ class background:
             raise item
         raise StopIteration
 
+    def ready(self) -> bool:
+        """True if ``get(timeout=0)`` would not raise ``queue.Empty``."""
+        return self._done or not self._items.empty()
+
     def close(self) -> None:
         """Stop the producer, close the source and wait (briefly) for the thread to end."""
         if self._stop.is_set():
@@ -2002,10 +2157,11 @@ class background:
                 close()
             except ValueError:  # a generator running in the producer cannot be closed here
                 pass
+        import queue
         while True:  # make room so a producer blocked on a full queue sees the stop flag
             try:
                 self._items.get_nowait()
-            except Exception:  # queue.Empty
+            except queue.Empty:
                 break
         self._items.put_nowait((True, _END))  # and wake a consumer waiting in another thread
         if self._notify is not None:
@@ -2027,6 +2183,12 @@ class background:
         if stop is not None and not stop.is_set():
             self.close()
 
+
+# -- Async --------------------------------------------------------------------------------
+#
+# ``AsyncAnthropic`` is the same client seen through ``background()``: each request runs in a
+# thread, and the event loop only ever takes events that are already there, woken by the
+# producer, never by polling.
 
 async def _in_thread(function: Callable[[_Cancel], Any], cancel: Optional[_Cancel] = None) -> Any:
     """Run a blocking request in its own daemon thread.
@@ -2079,14 +2241,10 @@ class AsyncStream:
         self._wake = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._maxsize = maxsize
-        self._closed = False
-        self._read(stream, stream)
+        self._life = _Lifecycle(stream)
+        self._items: Optional[background] = None  # the reading thread, started at the first __anext__
 
-    def _read(self, stream: Stream, events: Iterable[Any]) -> None:
-        """From now on, read ``events`` (of ``stream``); the thread starts at the next ``__anext__``."""
-        self._stream, self.response, self._events = stream, stream.response, events
-        self._items: Optional[background] = None
-
+    response = property(lambda self: self._life.body.response)
     request_id = property(lambda self: self.response.getheader("request-id"))
 
     def __aiter__(self) -> "AsyncStream":
@@ -2096,14 +2254,16 @@ class AsyncStream:
         import asyncio
         import queue
         if self._items is None:
+            if self._life.state != "reading":
+                raise StopAsyncIteration
             wake = self._wake.set
-            self._items = background(self._events, self._maxsize, lambda: self._loop.call_soon_threadsafe(wake))
+            self._items = background(self._life.body, self._maxsize, lambda: self._loop.call_soon_threadsafe(wake))
         while True:
             try:
                 return self._items.get(timeout=0)
             except queue.Empty:
                 self._wake.clear()
-                if self._items._items.empty():
+                if not self._items.ready():
                     try:
                         await self._wake.wait()
                     except asyncio.CancelledError:
@@ -2113,10 +2273,9 @@ class AsyncStream:
                 raise StopAsyncIteration from None
 
     def _close(self) -> None:
-        self._closed = True
         if self._items is not None:
             self._items.close()
-        self._stream.close()
+        self._life.close()
 
     async def close(self) -> None:
         self._close()
@@ -2131,14 +2290,11 @@ class AsyncStream:
 class AsyncMessageStream(AsyncStream):
     """The async ``MessageStream``: the same events, snapshot and helpers, awaited."""
 
-    def __init__(self, stream: Stream, *, restart: Optional[Callable[..., Stream]] = None,
-                 max_resumes: int = 0) -> None:
-        super().__init__(stream)
+    def __init__(self, body: _Body, *, resume: Optional[_Resume] = None) -> None:
+        super().__init__(Stream(body))
         self._accumulator = MessageAccumulator()
         self._pending: List[Any] = []
-        self._restart = restart
-        self._resumes_left = max_resumes
-        self._resuming: Optional[_Cancel] = None
+        self._resume = resume
         self.text_stream = self.__stream_text__()
 
     current_message_snapshot = property(lambda self: self._accumulator.message)
@@ -2148,7 +2304,8 @@ class AsyncMessageStream(AsyncStream):
             try:
                 event = await super().__anext__()
             except APIConnectionError as exc:
-                await self._resume(exc)
+                if not await self._resumed(exc):
+                    raise StopAsyncIteration from None
                 continue
             try:
                 self._pending = self._accumulator.feed(event)
@@ -2157,31 +2314,28 @@ class AsyncMessageStream(AsyncStream):
                 raise
         return self._pending.pop(0)
 
-    async def _resume(self, error: APIConnectionError) -> None:
-        """``MessageStream._resume``, with the new request made in a thread."""
-        prefill, cancel, continued = _resume_point(self, error)
+    async def _resumed(self, error: APIConnectionError) -> bool:
+        """``MessageStream._resumed``, with the new request made in a thread."""
+        life, resume = self._life, self._resume
+        if resume is None or life.state == "closed":
+            raise error
+        prefill, trimmed = resume.prefill(self._accumulator.message, error)
+        cancel = life.resuming()
         try:
-            raw = await _in_thread(lambda cancel: self._restart(prefill, cancel), cancel)  # type: ignore[misc]
+            body = await _in_thread(lambda cancel: resume.restart(prefill, cancel), cancel)  # type: ignore[union-attr]
         except APIError:
-            if self._closed:  # closed while the new request was on its way: the stream just ends
-                raise StopAsyncIteration from None
+            if life.state == "closed":  # closed while the new request was on its way: the stream just ends
+                return False
             raise
-        finally:
-            self._resuming = None
-        if self._closed:
-            raw.close()
-            raise StopAsyncIteration
-        self._read(raw, continued(raw))
-
-    def _close(self) -> None:
-        super()._close()
-        resuming = self._resuming
-        if resuming is not None:
-            resuming()
+        if not life.resumed(Stream(body)):
+            return False
+        self._items = None
+        self._accumulator.resume(trimmed)
+        return True
 
     async def __stream_text__(self) -> Any:
         async for event in self:
-            if event.type == "text":  # derived from each text_delta, right after it
+            if event.__class__ is TextEvent:  # derived from each text_delta, right after it
                 yield event.text
 
     async def until_done(self) -> None:
@@ -2190,22 +2344,22 @@ class AsyncMessageStream(AsyncStream):
 
     async def get_final_message(self) -> Message:
         await self.until_done()
-        return self._accumulator._complete()
+        return self._accumulator.final_message()
 
     async def get_final_text(self) -> str:
-        return MessageStream._text_of(await self.get_final_message())
+        return _text_of(await self.get_final_message())
 
 
 class AsyncMessageStreamManager:
     """What ``AsyncAnthropic().messages.stream()`` returns: the request goes out on ``async with``."""
 
-    def __init__(self, make: Callable[[_Cancel], Stream], **options: Any) -> None:
+    def __init__(self, make: Callable[[_Cancel], _Body], resume: _Resume) -> None:
         self._make = make
-        self._options = options  # restart, max_resumes
+        self._resume = resume
         self._stream: Optional[AsyncMessageStream] = None
 
     async def __aenter__(self) -> AsyncMessageStream:
-        self._stream = AsyncMessageStream(await _in_thread(self._make), **self._options)
+        self._stream = AsyncMessageStream(await _in_thread(self._make), resume=self._resume)
         return self._stream
 
     async def __aexit__(self, *exc_info: Any) -> None:
@@ -2220,14 +2374,16 @@ class AsyncMessages:
         self._messages = messages
 
     async def create(self, *, stream: bool = False, **params: Any) -> Any:
-        result = await _in_thread(lambda cancel: self._messages.create(stream=stream, _cancel=cancel, **params))
-        return AsyncStream(result) if stream else result
+        if stream:
+            body = await _in_thread(lambda cancel: self._messages._send(params, stream=True, cancel=cancel))
+            return AsyncStream(Stream(body))
+        return await _in_thread(lambda cancel: self._messages._create(params, cancel))
 
     def stream(self, *, max_resumes: int = 0, **params: Any) -> AsyncMessageStreamManager:
         """As ``Messages.stream``, ``max_resumes`` included."""
         return AsyncMessageStreamManager(
-            lambda cancel: self._messages.create(stream=True, _cancel=cancel, **params),
-            restart=self._messages._restart(params), max_resumes=max_resumes)
+            lambda cancel: self._messages._send(params, stream=True, cancel=cancel),
+            _Resume(self._messages._restart(params), max_resumes))
 
 
 class AsyncAnthropic:
@@ -2421,8 +2577,7 @@ def _error_line(err: BaseException) -> str:
 
 def _run_stream(client: Anthropic, body: Dict[str, Any], args: Any, con: _Console) -> Message:
     """Stream the answer: text to stdout, thinking to stderr, or every event as a JSON line."""
-    stream = client.messages.create(stream=True, **body)
-    stream._pings = args.json  # --json passes every event through, pings included
+    stream = Stream(client.messages._send(body, stream=True), pings=args.json)  # --json: pings too
     acc = MessageAccumulator()
     con.request_id = stream.request_id
     try:
@@ -2550,3 +2705,4 @@ def _entry() -> None:
 
 if __name__ == "__main__":
     _entry()
+

@@ -2727,14 +2727,17 @@ def test_no_credential_in_any_repr_message_or_log(serve, proxy, caplog, monkeypa
     caplog.set_level(logging.DEBUG, logger="claude_stream")
     forward = proxy()
     error = ("error", json.dumps({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}))
-    server = serve(status(529, headers=[("retry-after-ms", "1")]), sse(HELLO), sse(HELLO[:4] + [error]), status(401))
+    server = serve(status(529, headers=[("retry-after-ms", "1")]), sse(HELLO), sse(HELLO), sse(HELLO[:4] + [error]),
+                   status(401))
     secret_proxy = forward.url.replace("//", "//bob:PROXYSECRET@")
     client = cs.Anthropic(api_key=TEST_KEY, auth_token="TOKENSECRET", base_url=server.url, proxy=secret_proxy,
                           max_retries=1)
     seen = [repr(client), repr(client.with_options(timeout=3)), repr(cs.AsyncAnthropic(api_key=TEST_KEY))]
     with client.messages.stream(**PARAMS) as stream:
         stream.until_done()
-        seen += [repr(stream), repr(stream.get_final_message()), repr(stream._raw)]
+        seen += [repr(stream), repr(stream.get_final_message())]
+    with client.messages.create(stream=True, **PARAMS) as raw:
+        seen += [repr(raw)] + [repr(event) for event in raw]
     for attempt in (lambda: client.messages.stream(**PARAMS).__enter__().until_done(),
                     lambda: client.messages.create(**PARAMS)):
         with pytest.raises(cs.APIError) as info:
