@@ -1499,6 +1499,90 @@ class _Body:
             self._conn.close()
 
 
+class _Transport:
+    """Requests to one origin over kept connections, maybe through a proxy: the sync I/O of a client."""
+
+    def __init__(self, base_url: str, ssl_context: Any, proxy: Any, max_line_size: int) -> None:
+        url = urlsplit(base_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError("base_url must be an http:// or https:// URL, got %r" % _redact_url(base_url))
+        self.scheme, self.host, self.prefix = url.scheme, url.hostname, url.path
+        self.port = url.port or (443 if url.scheme == "https" else 80)
+        if proxy == "environment":
+            proxy = _env_proxy(self.scheme, self.host, self.port)
+        self.proxy = _Proxy(proxy) if proxy else None
+        self.ssl_context = ssl_context
+        self.max_line_size = max_line_size
+        self.pool = _Pool()
+        self._lock = threading.Lock()
+
+    def context(self) -> Any:
+        if self.scheme != "https":
+            return None
+        with self._lock:
+            if self.ssl_context is None:
+                self.ssl_context = _default_ssl_context()
+            return self.ssl_context
+
+    def send(self, target: str, data: bytes, headers: Dict[str, str], timeouts: Tuple[float, float],
+              cancel: _Cancel) -> Tuple[_Connection, Any]:
+        """Send on a kept connection if one is open; one that turns out dead is replaced once."""
+        conn = self.pool.take()
+        if conn is not None:
+            cancel.watch(conn)
+            try:
+                return conn, conn.request(target, data, headers, timeouts[1])
+            except APITimeoutError:
+                raise  # the server may be working on it: sending again could run it twice
+            except APIConnectionError:  # closed by the server while idle: not a real failure
+                if cancel.event.is_set():
+                    raise  # closed by the caller: the request is off
+                _log(10, "kept connection was dead; reconnecting")
+        conn = cancel.watch(_Connection(self.scheme, self.host, self.port, timeouts[0], self.context(),
+                                        self.proxy))
+        return conn, conn.request(target, data, headers, timeouts[1])
+
+    def attempt(self, target: str, data: bytes, headers: Dict[str, str], timeouts: Tuple[float, float],
+                 stream: bool, cancel: _Cancel) -> Tuple[_Connection, Any, bytes]:
+        conn, response = self.send(target, data, headers, timeouts, cancel)
+        try:
+            status, content = response.status, b""
+            if status >= 300 or not stream:
+                content = _read_body(response, self.max_line_size)
+            if status >= 300:  # a redirect is never followed: the key must not go to another host
+                body = _decode_body(content) if status >= 400 else (
+                    "redirect to %s not followed (check base_url)" % (response.getheader("location") or "?"))
+                raise _status_error(status, body, response=response,
+                                    request_id=response.getheader("request-id"))
+            if stream:
+                self._check_event_stream(response)
+            cancel.release()
+            if not stream:
+                self.pool.give(conn, response)
+            return conn, response, content
+        except BaseException:
+            conn.close()
+            raise
+
+    def _check_event_stream(self, response: Any) -> None:
+        """A 200 that is not SSE (a captive portal, a misrouted gateway) is refused, not parsed."""
+        kind = (response.getheader("content-type") or "").split(";")[0].strip().lower()
+        if kind == "text/event-stream":
+            return
+        start = b""
+        try:
+            start = response.read1(512)
+        except _TRANSPORT_ERRORS:
+            pass
+        raise APIResponseValidationError(
+            "expected an event stream (text/event-stream) but got %r; the body starts: %r"
+            % (kind or "no content-type", start[:200].decode("utf-8", "replace")), response=response)
+
+    def body(self, conn: _Connection, response: Any) -> _Body:
+        """The streaming body of a 2xx response, ready to read."""
+        return _Body(conn, response, self.pool, self.max_line_size)
+
+
 # -- Public API ---------------------------------------------------------------------------
 
 def _mask(secret: Optional[str]) -> Optional[str]:
@@ -1524,18 +1608,14 @@ class Anthropic:
                  base_url: Optional[str] = None, timeout: Any = None,
                  max_retries: int = DEFAULT_MAX_RETRIES,
                  default_headers: Optional[Mapping[str, str]] = None, ssl_context: Any = None,
-                 proxy: Any = "environment", max_line_size: int = DEFAULT_MAX_LINE_SIZE) -> None:
+                 proxy: Any = "environment", max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+                 on_retry: Optional[Callable[[BaseException, float, int, int], None]] = None) -> None:
         if api_key is None and auth_token is None:
             api_key = os.environ.get("ANTHROPIC_API_KEY") or None
             auth_token = os.environ.get("ANTHROPIC_AUTH_TOKEN") or None
         self.api_key = api_key
         self.auth_token = auth_token
         self.base_url = (base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        url = urlsplit(self.base_url)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError("base_url must be an http:// or https:// URL, got %r" % _redact_url(self.base_url))
-        self._scheme, self._host, self._prefix = url.scheme, url.hostname, url.path
-        self._port = url.port or (443 if url.scheme == "https" else 80)
         if max_retries is None or max_retries < 0:
             raise TypeError("max_retries must be a number >= 0")
         self.timeout = timeout
@@ -1543,36 +1623,30 @@ class Anthropic:
         self.default_headers = dict(default_headers or {})
         self.ssl_context = ssl_context
         self.proxy = proxy
-        if proxy == "environment":
-            proxy = _env_proxy(self._scheme, self._host, self._port)
-        self._proxy = _Proxy(proxy) if proxy else None
         self.max_line_size = max_line_size
-        self._lock = threading.Lock()
-        self._pool = _Pool()
-        self._on_retry: Optional[Callable[[BaseException, float, int, int], None]] = None
+        self._transport = _Transport(self.base_url, ssl_context, proxy, max_line_size)
+        self.on_retry = on_retry  # (error, delay, retry number, max_retries), before each wait
         self.messages = Messages(self)
         self.beta = _Beta(self.messages)
 
     def __repr__(self) -> str:
         return "Anthropic(base_url=%r, api_key=%r, auth_token=%r, proxy=%r)" % (
-            _redact_url(self.base_url), _mask(self.api_key), _mask(self.auth_token), self._proxy)
+            _redact_url(self.base_url), _mask(self.api_key), _mask(self.auth_token), self._transport.proxy)
 
     def with_options(self, **changes: Any) -> "Anthropic":
         """A copy of this client with some constructor arguments changed."""
         args = dict(api_key=self.api_key, auth_token=self.auth_token, base_url=self.base_url,
                     timeout=self.timeout, max_retries=self.max_retries, proxy=self.proxy,
-                    default_headers=self.default_headers, ssl_context=self.ssl_context,
-                    max_line_size=self.max_line_size)
+                    default_headers=self.default_headers, ssl_context=self._transport.ssl_context,
+                    max_line_size=self.max_line_size, on_retry=self.on_retry)
         args.update(changes)
-        client = type(self)(**args)
-        client._on_retry = self._on_retry
-        return client
+        return type(self)(**args)
 
     copy = with_options
 
     def close(self) -> None:
         """Close the kept connections (streams still open keep theirs)."""
-        self._pool.clear()
+        self._transport.pool.clear()
 
     def __enter__(self) -> "Anthropic":
         return self
@@ -1602,20 +1676,13 @@ class Anthropic:
                 "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN), or pass api_key= to Anthropic()")
         return headers
 
-    def _context(self) -> Any:
-        if self._scheme != "https":
-            return None
-        with self._lock:
-            if self.ssl_context is None:
-                self.ssl_context = _default_ssl_context()
-            return self.ssl_context
-
     def _post(self, path: str, body: Dict[str, Any], *, stream: bool, extra_headers: Any = None,
               extra_query: Any = None, timeout: Any = None, cancel: Optional[_Cancel] = None) -> Any:
         """POST with retries: the ``_Body`` of a 2xx stream, else ``(response, content)``."""
         headers = self._headers(extra_headers)
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        target = self._prefix + path + ("?" + urlencode(extra_query) if extra_query else "")
+        transport = self._transport
+        target = transport.prefix + path + ("?" + urlencode(extra_query) if extra_query else "")
         timeouts = _timeouts(self.timeout if timeout is None else timeout)
         retries = 0
         cancel = cancel or _Cancel()
@@ -1626,12 +1693,10 @@ class Anthropic:
             started = time.monotonic()
             _log(10, "POST %s%s headers=%s", _redact_url(self.base_url), target, _masked(headers))
             try:
-                conn, response, content = self._attempt(target, data, headers, timeouts, stream, cancel)
+                conn, response, content = transport.attempt(target, data, headers, timeouts, stream, cancel)
                 _log(10, "-> %s in %.3f s (request-id %s)", response.status, time.monotonic() - started,
                      response.getheader("request-id"))
-                if stream:
-                    return _Body(conn, response, self._pool, self.max_line_size)
-                return response, content
+                return transport.body(conn, response) if stream else (response, content)
             except APIStatusError as exc:
                 error, retry, asked = exc, _should_retry(exc.status_code or 0, exc.response.headers), exc.response.headers
             except APIConnectionError as exc:
@@ -1642,64 +1707,9 @@ class Anthropic:
             delay = _retry_delay(retries, asked)
             retries += 1
             _log(20, "retrying in %.2f s (%d of %d) after: %s", delay, retries, self.max_retries, error)
-            if self._on_retry is not None:
-                self._on_retry(error, delay, retries, self.max_retries)
+            if self.on_retry is not None:
+                self.on_retry(error, delay, retries, self.max_retries)
             stop.wait(delay)
-
-    def _send(self, target: str, data: bytes, headers: Dict[str, str], timeouts: Tuple[float, float],
-              cancel: _Cancel) -> Tuple[_Connection, Any]:
-        """Send on a kept connection if one is open; one that turns out dead is replaced once."""
-        conn = self._pool.take()
-        if conn is not None:
-            cancel.watch(conn)
-            try:
-                return conn, conn.request(target, data, headers, timeouts[1])
-            except APITimeoutError:
-                raise  # the server may be working on it: sending again could run it twice
-            except APIConnectionError:  # closed by the server while idle: not a real failure
-                if cancel.event.is_set():
-                    raise  # closed by the caller: the request is off
-                _log(10, "kept connection was dead; reconnecting")
-        conn = cancel.watch(_Connection(self._scheme, self._host, self._port, timeouts[0], self._context(),
-                                        self._proxy))
-        return conn, conn.request(target, data, headers, timeouts[1])
-
-    def _attempt(self, target: str, data: bytes, headers: Dict[str, str], timeouts: Tuple[float, float],
-                 stream: bool, cancel: _Cancel) -> Tuple[_Connection, Any, bytes]:
-        conn, response = self._send(target, data, headers, timeouts, cancel)
-        try:
-            status, content = response.status, b""
-            if status >= 300 or not stream:
-                content = _read_body(response, self.max_line_size)
-            if status >= 300:  # a redirect is never followed: the key must not go to another host
-                body = _decode_body(content) if status >= 400 else (
-                    "redirect to %s not followed (check base_url)" % (response.getheader("location") or "?"))
-                raise _status_error(status, body, response=response,
-                                    request_id=response.getheader("request-id"))
-            if stream:
-                self._check_event_stream(response)
-            cancel.release()
-            if not stream:
-                self._pool.give(conn, response)
-            return conn, response, content
-        except BaseException:
-            conn.close()
-            raise
-
-    def _check_event_stream(self, response: Any) -> None:
-        """A 200 that is not SSE (a captive portal, a misrouted gateway) is refused, not parsed."""
-        kind = (response.getheader("content-type") or "").split(";")[0].strip().lower()
-        if kind == "text/event-stream":
-            return
-        start = b""
-        try:
-            start = response.read1(512)
-        except _TRANSPORT_ERRORS:
-            pass
-        raise APIResponseValidationError(
-            "expected an event stream (text/event-stream) but got %r; the body starts: %r"
-            % (kind or "no content-type", start[:200].decode("utf-8", "replace")), response=response)
-
 
 class _Beta:
     """``client.beta.messages``: the same endpoint; ``betas=[...]`` becomes ``anthropic-beta``."""
@@ -2637,12 +2647,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             con.say("error: no prompt: give PROMPT or pipe text on stdin")
             return 2
         try:
-            client = Anthropic(timeout=args.timeout, max_retries=args.retries)
+            client = _cli_client(args, con)
         except ValueError as exc:  # a bad ANTHROPIC_BASE_URL or proxy setting
             con.say("error: %s" % exc)
             return 2
-        client._on_retry = lambda err, delay, n, most: con.say(
-            "%s; retrying in %.1fs (%d/%d)" % (_retry_reason(err), delay, n, most), always=False)
         body = _request_body(args, prompt)
         stream_open = True
         if args.no_stream:
@@ -2672,6 +2680,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                 text = text.replace(secret, "***")
         con.say("error: unexpected %s (please report it)" % text)
         return 1
+
+
+def _cli_client(args: Any, con: _Console) -> Anthropic:
+    """The client for a command line: its timeout and retries, each retry told on stderr."""
+    def told(err: BaseException, delay: float, n: int, most: int) -> None:
+        con.say("%s; retrying in %.1fs (%d/%d)" % (_retry_reason(err), delay, n, most), always=False)
+    return Anthropic(timeout=args.timeout, max_retries=args.retries, on_retry=told)
 
 
 def _retry_reason(err: BaseException) -> str:

@@ -324,7 +324,7 @@ def case_reuse(client, o):
 def case_features(client, o):
     cs = import_cs()
     api = cs.Anthropic(api_key="x")
-    pool = any(hasattr(cs.Anthropic, a) or hasattr(api, a) for a in ("_pool", "_connections", "_idle"))
+    pool = any(hasattr(cs.Anthropic, a) or hasattr(api, a) for a in ("_pool", "_connections", "_idle", "_transport"))
     return {"background": hasattr(cs, "background"), "pool": pool}
 
 
