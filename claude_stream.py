@@ -670,7 +670,10 @@ class SSEDecoder:
                 self._last_id = text
         elif name == b"retry":
             if value.isdigit():  # bytes.isdigit: ASCII digits only
-                self._retry = int(value)
+                try:
+                    self._retry = int(value)
+                except ValueError:  # past int()'s digit limit (4300): no reconnection time at all
+                    pass
         return size  # any other field name is ignored
 
 
@@ -747,18 +750,25 @@ def parse_event(sse: ServerSentEvent) -> Any:
         return _delta_event(*fields)
     try:
         data = _loads(sse.data)
-    except ValueError as exc:
-        raise APIResponseValidationError(
-            "event %r carried data that is not JSON (%s): %.200r"
-            % (sse.event or "message", exc, sse.data), body=sse.data) from exc
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply for json
+        raise _not_json(sse, "data that is not JSON (%s)" % (
+            exc if isinstance(exc, ValueError) else "nested too deeply")) from exc
     if data.__class__ is not dict:
-        raise APIResponseValidationError(
-            "event %r carried JSON that is not an object: %.200r" % (sse.event or "message", sse.data),
-            body=sse.data)
+        raise _not_json(sse, "JSON that is not an object")
     kind = data.get("type")
     if kind is None:
         kind = data["type"] = sse.event
-    return _EVENT_TYPES.get(kind, BaseModel)._from(data)
+    if kind.__class__ is not str:
+        raise _not_json(sse, "a type that is not a string")
+    try:
+        return _EVENT_TYPES.get(kind, BaseModel)._from(data)
+    except RecursionError as exc:
+        raise _not_json(sse, "JSON nested too deeply") from exc
+
+
+def _not_json(sse: ServerSentEvent, what: str) -> APIResponseValidationError:
+    return APIResponseValidationError("event %r carried %s: %.200r" % (sse.event or "message", what, sse.data),
+                                      body=sse.data)
 
 
 def _frame_event(sse: ServerSentEvent, pings: bool = False) -> Any:
@@ -876,9 +886,12 @@ def _parse_input(text: str, start: Any) -> Any:
     if not text.strip():
         return start
     try:
-        return _loads(text)
-    except ValueError:
-        value = _partial_json(text)
+        try:
+            return _loads(text)
+        except ValueError:
+            value = _partial_json(text)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
     return start if value is None else value
 
 
@@ -917,6 +930,7 @@ class MessageAccumulator:
         self._message: Optional[Message] = None
         self._buffers: Dict[int, _Buffer] = {}  # growing text/thinking/JSON, by block index
         self._continuing: Optional[Tuple[int, bool]] = None  # see resume()
+        self.begun = False  # something past message_start has been folded in
         self.done = False
 
     @property
@@ -945,6 +959,7 @@ class MessageAccumulator:
         events, texts = want == "events", want == "texts"
         fast = self._continuing is None
         grow = self._grow
+        held = None  # message_start waits for the next event: an error event may yet retry the request
         for sse in frames:
             fields = _delta_fields(sse.data) if fast else None
             if fields is not None:
@@ -960,6 +975,12 @@ class MessageAccumulator:
             if event is not None:
                 for item in self.feed(event):
                     if events:
+                        if item.type == "message_start" and not self.begun:
+                            held = item
+                            continue
+                        if held is not None:
+                            yield held
+                            held = None
                         yield item
                     elif texts and item.__class__ is TextEvent:  # derived, never a server event named "text"
                         yield item.text
@@ -970,20 +991,31 @@ class MessageAccumulator:
             if event is None:
                 return []
         handler = self._handlers.get(event.type)
+        if event.type != "message_start":
+            self.begun = True
         if handler is None:
             return [event]  # an event type this module does not know passes through
-        return handler(self, event)
+        try:
+            return handler(self, event)
+        except (TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
+            raise _bad_stream("a %s event with a field of the wrong shape (%s: %s)"
+                              % (event.type, type(exc).__name__, exc)) from exc
 
-    def resume(self, trimmed: bool) -> None:
+    def discard(self) -> None:
+        """Forget the message: its request goes out again, before anything past ``message_start``."""
+        self._message, self._buffers, self._continuing = None, {}, None
+        self.begun = self.done = False
+
+    def resume(self, text: str) -> None:
         """Take the next message's events as the continuation of this one.
 
-        After a re-request with the text so far as an assistant prefill (``max_resumes``), the
-        new answer's ``message_start`` is dropped, its first block continues the last one (so
-        block indexes move up), and if ``trimmed`` (the prefill lost trailing whitespace), the
-        whitespace the model repeats is cut from its first text.
+        After a re-request with ``text`` (the text so far, trailing whitespace cut, as the API
+        wants) as an assistant prefill (``max_resumes``), the new answer's ``message_start`` is
+        dropped, its first block continues the last one (so block indexes move up), and if
+        whitespace was cut, the whitespace the model repeats is cut from its first text.
         """
         last = len(self.message.content) - 1  # type: ignore[union-attr]
-        self._continuing = (last, trimmed)
+        self._continuing = (last, text.rstrip() != text)
 
     def _continued(self, event: Any) -> Any:
         """``event`` of the resumed request as part of the interrupted message; None to drop it."""
@@ -1020,6 +1052,8 @@ class MessageAccumulator:
             setattr(block, buf.field, buf.value())
 
     def _on_message_start(self, event: RawMessageStartEvent) -> List[Any]:
+        if event.message is not None and not isinstance(event.message, Message):
+            raise _bad_stream("a message_start event whose message is not an object")
         if self._message is None:  # a repeated message_start is ignored, as the SDK does
             msg = event.message if isinstance(event.message, Message) else Message._from({})
             self._message = Message._from(msg.to_dict())  # a copy: deltas must not touch the event
@@ -1031,16 +1065,21 @@ class MessageAccumulator:
         if self._message is None:
             raise _bad_stream("content_block_start before message_start")
         block = event.content_block
-        copy = type(block)._from(block.to_dict()) if isinstance(block, BaseModel) else block
-        self._message.content.append(copy)
+        if not isinstance(block, BaseModel) or not isinstance(block.type, str):
+            raise _bad_stream("a content_block_start event without a content block object")
+        self._message.content.append(type(block)._from(block.to_dict()))
         return [event]
 
     def _on_block_delta(self, event: RawContentBlockDeltaEvent) -> List[Any]:
         delta = event.delta
         kind = getattr(delta, "type", None)
+        if event.index.__class__ is not int:
+            raise _bad_stream("a content_block_delta event whose index is not a number")
         grows = _GROWING.get(kind)  # type: ignore[arg-type]
         if grows is not None:
             piece = delta.__dict__.get(grows[1]) or ""
+            if piece.__class__ is not str:
+                raise _bad_stream("a %s whose %s is not a string" % (kind, grows[1]))
             buf = self._grow(event.index, kind, piece)  # type: ignore[arg-type]
             if buf is not None:
                 return [event, buf.derive(piece)]
@@ -1069,7 +1108,10 @@ class MessageAccumulator:
         if kind == "input_json_delta":
             buf = _Buffer(kind, field, derived, start=block.input)
         else:
-            buf = _Buffer(kind, field, derived, getattr(block, field) or "")  # type: ignore
+            text = getattr(block, field) or ""
+            if text.__class__ is not str:
+                raise _bad_stream("a %s block whose %s is not a string" % (block.type, field))
+            buf = _Buffer(kind, field, derived, text)  # type: ignore
         self._buffers[index] = buf
         return buf
 
@@ -1078,6 +1120,8 @@ class MessageAccumulator:
         if kind == "citations_delta" and block.type == "text":
             if block.citations is None:
                 block.citations = []
+            if not isinstance(block.citations, list):
+                raise _bad_stream("a text block whose citations are not a list")
             block.citations.append(delta.citation)
             return [event, CitationEvent._from(
                 {"type": "citation", "citation": delta.citation, "snapshot": list(block.citations)})]
@@ -1195,8 +1239,11 @@ def _retry_after(headers: Mapping[str, str], now: float) -> Optional[float]:
     except ValueError:
         pass
     from email.utils import parsedate_tz, mktime_tz
-    date = parsedate_tz(value)
-    return None if date is None else mktime_tz(date) - now
+    try:
+        date = parsedate_tz(value)
+        return None if date is None else mktime_tz(date) - now
+    except (ValueError, OverflowError):  # a date past what the platform can represent
+        return None
 
 
 def _should_retry_connection(error: APIConnectionError) -> bool:
@@ -1330,6 +1377,11 @@ class _Connection:
     def __init__(self, scheme: str, host: str, port: int, connect_timeout: float, ssl_context: Any,
                  proxy: Optional[_Proxy]) -> None:
         self.prefix, self.headers, self.proxy, self.closed = "", {}, proxy, False
+        # Our own hold on the socket and the response: when a response says "Connection: close",
+        # http.client hands the socket to the response and forgets it, and close() must still
+        # reach it, or an abandoned answer would keep streaming (and billing) to its end.
+        self.sock: Any = None
+        self.response: Any = None
         at = (proxy.host, proxy.port) if proxy is not None else (host, port)
         if scheme == "https":
             self.http = http.client.HTTPSConnection(*at, timeout=connect_timeout, context=ssl_context)
@@ -1348,12 +1400,13 @@ class _Connection:
             except _TRANSPORT_ERRORS as exc:
                 self.close()
                 raise _transport_error(exc, "connecting to %s" % self.http.host, self.proxy) from exc
+            self.sock = self.http.sock
         try:
             if self.closed:  # by another thread (a cancelled request), maybe while connecting
                 raise ConnectionAbortedError("closed by the caller")
             self.http.sock.settimeout(read_timeout)
             self.http.request("POST", self.prefix + path, body, dict(headers, **self.headers))
-            response = self.http.getresponse()
+            response = self.response = self.http.getresponse()
         except Exception as exc:  # closed mid-call, http.client may fail in other ways too
             if not isinstance(exc, _TRANSPORT_ERRORS) and not self.closed:
                 raise
@@ -1392,13 +1445,18 @@ class _Connection:
     def close(self) -> None:
         """Close now, even while another thread is blocked reading (shutdown wakes it)."""
         self.closed = True
-        sock = self.http.sock
+        sock = self.sock or self.http.sock
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
         self.http.close()
+        if self.response is not None:  # frees the socket's file descriptor now, not at garbage collection
+            try:
+                self.response.close()
+            except (OSError, ValueError):  # another thread may be inside a read of it
+                pass
 
 
 class _Cancel:
@@ -1471,8 +1529,10 @@ class _Pool:
 class _Body:
     """A streaming response being read: its SSE frames, then its connection's fate."""
 
-    def __init__(self, conn: _Connection, response: Any, pool: Optional[_Pool], max_line_size: int) -> None:
+    def __init__(self, conn: _Connection, response: Any, pool: Optional[_Pool], max_line_size: int,
+                 retries: int = 0) -> None:
         self.response = response
+        self.retries = retries  # taken by the request before this answer came
         self._conn, self._pool = conn, pool
         self._given = False  # the connection went back to the pool: no longer ours to close
         self.frames = self._frames(SSEDecoder(max_line_size))
@@ -1578,9 +1638,9 @@ class _Transport:
             "expected an event stream (text/event-stream) but got %r; the body starts: %r"
             % (kind or "no content-type", start[:200].decode("utf-8", "replace")), response=response)
 
-    def body(self, conn: _Connection, response: Any) -> _Body:
+    def body(self, conn: _Connection, response: Any, retries: int) -> _Body:
         """The streaming body of a 2xx response, ready to read."""
-        return _Body(conn, response, self.pool, self.max_line_size)
+        return _Body(conn, response, self.pool, self.max_line_size, retries)
 
 
 # -- Public API ---------------------------------------------------------------------------
@@ -1677,18 +1737,29 @@ class Anthropic:
         return headers
 
     def _post(self, path: str, body: Dict[str, Any], *, stream: bool, extra_headers: Any = None,
-              extra_query: Any = None, timeout: Any = None, cancel: Optional[_Cancel] = None) -> Any:
-        """POST with retries: the ``_Body`` of a 2xx stream, else ``(response, content)``."""
+              extra_query: Any = None, timeout: Any = None, cancel: Optional[_Cancel] = None,
+              retries: int = 0, after: Optional[APIStatusError] = None) -> Any:
+        """POST with retries: the ``_Body`` of a 2xx stream, else ``(response, content)``.
+
+        ``retries`` were taken already; ``after`` is an ``error`` event that ended an earlier
+        try of this request before its answer began, to be retried (or raised) first.
+        """
         headers = self._headers(extra_headers)
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         transport = self._transport
         target = transport.prefix + path + ("?" + urlencode(extra_query) if extra_query else "")
         timeouts = _timeouts(self.timeout if timeout is None else timeout)
-        retries = 0
         cancel = cancel or _Cancel()
-        stop = cancel.event
+        error: Optional[APIError] = after
+        retry, asked, started = after is not None and _should_retry(after.status_code or 0, {}), {}, time.monotonic()
         while True:
-            if stop.is_set():
+            if error is not None:
+                if not retry or retries >= self.max_retries:
+                    _log(20, "request failed after %.3f s: %s", time.monotonic() - started, error)
+                    raise error
+                retries += 1
+                self._wait_to_retry(error, _retry_delay(retries - 1, asked), retries, cancel)
+            if cancel.event.is_set():
                 raise APIConnectionError("the request was cancelled")
             started = time.monotonic()
             _log(10, "POST %s%s headers=%s", _redact_url(self.base_url), target, _masked(headers))
@@ -1696,20 +1767,18 @@ class Anthropic:
                 conn, response, content = transport.attempt(target, data, headers, timeouts, stream, cancel)
                 _log(10, "-> %s in %.3f s (request-id %s)", response.status, time.monotonic() - started,
                      response.getheader("request-id"))
-                return transport.body(conn, response) if stream else (response, content)
+                return transport.body(conn, response, retries) if stream else (response, content)
             except APIStatusError as exc:
                 error, retry, asked = exc, _should_retry(exc.status_code or 0, exc.response.headers), exc.response.headers
             except APIConnectionError as exc:
                 error, retry, asked = exc, _should_retry_connection(exc), {}
-            if not retry or retries >= self.max_retries:
-                _log(20, "request failed after %.3f s: %s", time.monotonic() - started, error)
-                raise error
-            delay = _retry_delay(retries, asked)
-            retries += 1
-            _log(20, "retrying in %.2f s (%d of %d) after: %s", delay, retries, self.max_retries, error)
-            if self.on_retry is not None:
-                self.on_retry(error, delay, retries, self.max_retries)
-            stop.wait(delay)
+
+    def _wait_to_retry(self, error: APIError, delay: float, retries: int, cancel: _Cancel) -> None:
+        _log(20, "retrying in %.2f s (%d of %d) after: %s", delay, retries, self.max_retries, error)
+        if self.on_retry is not None:
+            self.on_retry(error, delay, retries, self.max_retries)
+        cancel.event.wait(delay)
+
 
 class _Beta:
     """``client.beta.messages``: the same endpoint; ``betas=[...]`` becomes ``anthropic-beta``."""
@@ -1753,7 +1822,7 @@ class Messages:
         resume = _Resume(self._restart(params), max_resumes)
         return MessageStreamManager(lambda: MessageStream(self._send(params, stream=True), resume=resume))
 
-    def _send(self, params: Dict[str, Any], stream: bool, cancel: Optional[_Cancel] = None) -> Any:
+    def _send(self, params: Dict[str, Any], stream: bool, cancel: Optional[_Cancel] = None, **retry: Any) -> Any:
         """POST ``params`` (the per-call options among them) to the Messages endpoint: the
         ``_Body`` of a stream, else ``(response, content)``."""
         params = dict(params)
@@ -1765,11 +1834,14 @@ class Messages:
         body = dict(params, **({"stream": True} if stream else {}))
         body.update(extra_body or {})
         return self._client._post("/v1/messages", body, stream=stream, extra_headers=extra_headers,
-                                  extra_query=extra_query, timeout=timeout, cancel=cancel)
+                                  extra_query=extra_query, timeout=timeout, cancel=cancel, **retry)
 
     def _restart(self, params: Dict[str, Any]) -> Callable[..., _Body]:
-        """For ``max_resumes``: the same request, with ``prefill`` as (the end of) an assistant turn."""
-        def restart(prefill: str, cancel: Optional[_Cancel] = None) -> _Body:
+        """The same streaming request again: as it was (``prefill`` None, after an early
+        ``error`` event), or with ``prefill`` as (the end of) an assistant turn (``max_resumes``)."""
+        def restart(prefill: Optional[str], cancel: _Cancel, **retry: Any) -> _Body:
+            if prefill is None:
+                return self._send(params, stream=True, cancel=cancel, **retry)
             messages = list(params["messages"])
             last = messages[-1] if messages else {}
             if last.get("role") == "assistant":  # the caller's own prefill comes first
@@ -1837,9 +1909,9 @@ class Stream(_Streaming):
 
 class _Lifecycle:
     """A message stream's state, changed only here (from any thread):
-    reading -> (resuming -> reading)... -> ended, failed or closed.
+    reading -> (renewing -> reading)... -> ended, failed or closed.
 
-    ``body`` is the response being read; a resume brings another. ``events_read`` turns true
+    ``body`` is the response being read; renewing (a retry or a resume) brings another. ``events_read`` turns true
     once someone iterates the events: from then on, texts are taken off those events.
     """
 
@@ -1847,21 +1919,21 @@ class _Lifecycle:
         self.body = body
         self.state = "reading"
         self.events_read = False
-        self._call_off: Optional[_Cancel] = None  # the re-request on its way, while resuming
+        self._call_off: Optional[_Cancel] = None  # the new request on its way, while renewing
         self._lock = threading.Lock()
 
-    def resuming(self) -> _Cancel:
+    def renewing(self) -> _Cancel:
         """A re-request is going out: its cancel token (already called if the stream is closed)."""
         cancel = _Cancel()
         with self._lock:
             closed = self.state == "closed"
             if not closed:
-                self.state, self._call_off = "resuming", cancel
+                self.state, self._call_off = "renewing", cancel
         if closed:
             cancel()
         return cancel
 
-    def resumed(self, body: Any) -> bool:
+    def renewed(self, body: Any) -> bool:
         """The re-request's response is in; False (and it is closed) if the stream was closed meanwhile."""
         with self._lock:
             self._call_off = None
@@ -1894,23 +1966,54 @@ class _Lifecycle:
 
 
 class _Resume:
-    """``max_resumes`` (ours): after a dropped or stalled connection mid-answer, re-request
-    with the text so far as an assistant prefill and carry on as one stream."""
+    """How a message stream asks for its answer again: after an ``error`` event before the
+    answer began, the same request under the client's retry policy; with ``max_resumes``
+    (ours), after a dropped or stalled connection mid-answer, the text so far as a prefill."""
 
     def __init__(self, restart: Callable[..., Any], left: int) -> None:
-        self.restart = restart  # (prefill, cancel) -> the new request's body
+        self.restart = restart  # (prefill or None, cancel, retries=, after=) -> the new request's body
         self.left = left
 
-    def prefill(self, message: Optional[Message], error: APIConnectionError) -> Tuple[str, bool]:
-        """The prefill, and whether trailing whitespace was cut from it; re-raises ``error``
-        when resuming cannot help (none left, nothing yet, or a block that is not text)."""
+    def ask(self, life: _Lifecycle, acc: MessageAccumulator, error: APIError, retries: int) -> Dict[str, Any]:
+        """``restart``'s arguments for asking again after ``error`` (``retries`` taken so far);
+        re-raises ``error`` (the stream has failed) when asking again cannot help."""
+        try:
+            if life.state == "closed":
+                raise error
+            if isinstance(error, APIStatusError):  # an error event: only before the answer began
+                if acc.begun:
+                    raise error
+                return {"prefill": None, "retries": retries, "after": error}
+            return {"prefill": self._prefill(acc.message, error)}
+        except APIError:
+            life.failed()
+            raise
+
+    def _prefill(self, message: Optional[Message], error: APIError) -> str:
+        """The text so far, for a resume; re-raises ``error`` when resuming cannot help (none
+        left, nothing yet, or a block that is not text)."""
         if self.left <= 0 or message is None or any(block.type != "text" for block in message.content):
             raise error
         self.left -= 1
         text = "".join(block.text for block in message.content)
-        prefill = text.rstrip()  # the API refuses a prefill that ends in whitespace
-        _log(20, "resuming after %d characters: %s", len(prefill), error)
-        return prefill, prefill != text
+        _log(20, "resuming after %d characters: %s", len(text), error)
+        return text
+
+    def answered(self, life: _Lifecycle, acc: MessageAccumulator, body: Any, asked: Dict[str, Any]) -> bool:
+        """The new request's body is in: read it from now on; False if the stream was closed meanwhile."""
+        if not life.renewed(body):
+            return False
+        if asked["prefill"] is None:
+            acc.discard()
+        else:
+            acc.resume(asked["prefill"])
+        return True
+
+    def send(self, asked: Dict[str, Any], cancel: _Cancel) -> Any:
+        """The new request (blocking): prefilled if resuming; the API refuses trailing whitespace."""
+        options = dict(asked)
+        prefill = options.pop("prefill")
+        return self.restart(prefill if prefill is None else prefill.rstrip(), cancel, **options)
 
 
 class MessageStream(_Streaming):
@@ -1949,8 +2052,8 @@ class MessageStream(_Streaming):
                 yield from acc.receive(body.frames, want)
                 body.end(acc.done)
                 life.ended()
-            except APIConnectionError as exc:
-                if not self._resumed(exc):
+            except (APIStatusError, APIConnectionError) as exc:  # an error event, or the connection
+                if not self._renewed(_blamed(exc, body.response)):
                     return
             except GeneratorExit:  # the reader was set aside, not the stream
                 raise
@@ -1960,28 +2063,22 @@ class MessageStream(_Streaming):
                     raise _blamed(exc, body.response) from None
                 raise
 
-    def _resumed(self, error: APIConnectionError) -> bool:
-        """Re-request after ``error``; False if the stream was closed meanwhile (it just ends)."""
-        if self._resume is None or self._life.state == "closed":
+    def _renewed(self, error: APIError) -> bool:
+        """Ask for the answer again after ``error`` if that can help (see ``_Resume``), else
+        re-raise it; False if the stream was closed meanwhile (it just ends)."""
+        if self._resume is None:
             self._life.failed()
             raise error
+        asked = self._resume.ask(self._life, self._accumulator, error, self._life.body.retries)
+        cancel = self._life.renewing()
         try:
-            prefill, trimmed = self._resume.prefill(self._accumulator.message, error)
-        except APIConnectionError:
-            self._life.failed()
-            raise
-        cancel = self._life.resuming()
-        try:
-            body = self._resume.restart(prefill, cancel)
+            body = self._resume.send(asked, cancel)
         except APIError:
             if self._life.state == "closed":
                 return False
             self._life.failed()
             raise
-        if not self._life.resumed(body):
-            return False
-        self._accumulator.resume(trimmed)
-        return True
+        return self._resume.answered(self._life, self._accumulator, body, asked)
 
     def _texts(self) -> Iterator[str]:
         """``text_stream``'s generator: the text of each text delta, in order.
@@ -2304,44 +2401,50 @@ class AsyncMessageStream(AsyncStream):
         super().__init__(Stream(body))
         self._accumulator = MessageAccumulator()
         self._pending: List[Any] = []
+        self._held: List[Any] = []  # message_start, until the event after it
+        self._retries = body.retries  # taken by the request so far
         self._resume = resume
         self.text_stream = self.__stream_text__()
 
     current_message_snapshot = property(lambda self: self._accumulator.message)
 
     async def __anext__(self) -> Any:
+        acc = self._accumulator
         while not self._pending:
             try:
                 event = await super().__anext__()
-            except APIConnectionError as exc:
-                if not await self._resumed(exc):
+            except (APIStatusError, APIConnectionError) as exc:  # an error event, or the connection
+                if not await self._renewed(exc):
                     raise StopAsyncIteration from None
                 continue
             try:
-                self._pending = self._accumulator.feed(event)
+                items = acc.feed(event)
             except BaseException:
                 self._close()  # a malformed stream: free its thread and connection now
                 raise
+            if event.type == "message_start" and not acc.begun:
+                self._held = items  # until the next event: an error event may yet retry the request
+            else:
+                self._pending, self._held = self._held + items, []
         return self._pending.pop(0)
 
-    async def _resumed(self, error: APIConnectionError) -> bool:
-        """``MessageStream._resumed``, with the new request made in a thread."""
+    async def _renewed(self, error: APIError) -> bool:
+        """``MessageStream._renewed``, with the new request made in a thread."""
         life, resume = self._life, self._resume
-        if resume is None or life.state == "closed":
+        if resume is None:
+            life.failed()
             raise error
-        prefill, trimmed = resume.prefill(self._accumulator.message, error)
-        cancel = life.resuming()
+        asked = resume.ask(life, self._accumulator, error, self._retries)
+        cancel = life.renewing()
         try:
-            body = await _in_thread(lambda cancel: resume.restart(prefill, cancel), cancel)  # type: ignore[union-attr]
+            body = await _in_thread(lambda cancel: resume.send(asked, cancel), cancel)  # type: ignore[union-attr]
         except APIError:
             if life.state == "closed":  # closed while the new request was on its way: the stream just ends
                 return False
+            life.failed()
             raise
-        if not life.resumed(Stream(body)):
-            return False
-        self._items = None
-        self._accumulator.resume(trimmed)
-        return True
+        self._items, self._held, self._retries = None, [], body.retries
+        return resume.answered(life, self._accumulator, Stream(body), asked)
 
     async def __stream_text__(self) -> Any:
         async for event in self:
