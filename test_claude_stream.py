@@ -29,14 +29,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import gc
+import hashlib
 import json
 import os
 import queue
 import select
+import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -2507,3 +2511,602 @@ def test_resume_example_continues_from_the_partial_answer():
     assert "resuming after" in result.stderr
     second = api.requests[1]["body"]["messages"]
     assert second[-1]["role"] == "assistant" and second[-1]["content"].startswith("Rainbows form")
+
+
+# -- Real infrastructure: nginx and squid in front of the loopback server ------------------
+# nginx (a TLS reverse proxy) and squid (a forward proxy) run as foreground subprocesses
+# from configs written into temporary directories, listening on 127.0.0.1 only, with the
+# scripted Server behind them. A test skips, saying why, when its binary is not installed
+# (.ci/run installs nginx-light and squid when it runs as root).
+
+INFRA_DIR = os.path.dirname(os.path.abspath(__file__))
+SQUID_USER, SQUID_PASSWORD = "alice", "p@ss word"  # "@" and " " exercise the URL's %-decoding
+NCSA_HELPERS = ["/usr/lib/squid/basic_ncsa_auth", "/usr/lib64/squid/basic_ncsa_auth",
+                "/usr/libexec/squid/basic_ncsa_auth", "/usr/local/libexec/squid/basic_ncsa_auth",
+                "/usr/lib/squid3/basic_ncsa_auth"]
+
+
+def infra_binary(name):
+    """``name`` on PATH, else in the sbin directories a non-root PATH often lacks; or None."""
+    found = shutil.which(name)
+    for path in [found] + [os.path.join(d, name) for d in ("/usr/sbin", "/usr/local/sbin", "/sbin")]:
+        if path and os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dead_url():
+    """An http:// URL where nothing listens."""
+    return "http://127.0.0.1:%d" % free_port()
+
+
+def proc_tcp():
+    """Rows (local, remote, state, inode) of /proc/net/tcp and tcp6; [] where there is no /proc."""
+    rows = []
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                lines = f.readlines()[1:]
+        except OSError:
+            continue
+        rows += [(f[1], f[2], f[3], f[9]) for f in (line.split() for line in lines)]
+    return rows
+
+
+def is_listening(port, pid):
+    """True once process ``pid`` listens on ``port``. Reads /proc rather than connecting: a probe
+    connect to a port in the ephemeral range can connect to itself and then hold the port."""
+    if os.path.exists("/proc/net/tcp"):
+        listening = {inode for local, _, state, inode in proc_tcp() if local.endswith(":%04X" % port) and state == "0A"}
+        return bool(listening & socket_inodes(pid))
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        try:
+            s.connect(("127.0.0.1", port))
+        except OSError:
+            return False
+        return s.getsockname() != s.getpeername()
+
+
+def socket_inodes(pid="self"):
+    """The inodes of the sockets process ``pid`` has open (Linux)."""
+    inodes = set()
+    try:
+        fds = os.listdir("/proc/%s/fd" % pid)
+    except OSError:
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink("/proc/%s/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def own_connections(port):
+    """TCP states of this process's sockets whose far end is ``port`` (Linux)."""
+    inodes = socket_inodes()
+    return [state for _, remote, state, inode in proc_tcp() if inode in inodes and remote.endswith(":%04X" % port)]
+
+
+def no_proxy_settings(monkeypatch):
+    """Ignore the proxy and CA settings of the machine running the tests."""
+    for name in list(os.environ):
+        if name.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "ssl_cert_file", "ssl_cert_dir"):
+            monkeypatch.delenv(name)
+
+
+class Daemon:
+    """A server binary run in the foreground in its own process group, ready once it listens."""
+
+    def __init__(self, argv, port, directory, seconds=10.0):
+        self.port, self.output = port, os.path.join(str(directory), "daemon.out")
+        with open(self.output, "wb") as out:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                         cwd=str(directory), start_new_session=True)
+        deadline = time.monotonic() + seconds
+        while not is_listening(port, self.proc.pid):
+            with open(self.output, "rb") as f:
+                output = f.read()
+            if self.proc.poll() is not None or time.monotonic() > deadline or b"in use" in output:
+                self.stop()  # nginx would retry a port in use for 2.5 s: give up on it at once
+                raise RuntimeError("%s did not start listening on %d: %s" % (
+                    argv[0], port, output[-2000:].decode("utf-8", "replace")))
+            time.sleep(0.005)
+
+    def stop(self, first=None):
+        """Send ``first`` (if any) and give the server 2 s to exit; then kill its whole group."""
+        if first is not None and self.proc.poll() is None:
+            self.proc.send_signal(first)
+            try:
+                self.proc.wait(2)
+            except subprocess.TimeoutExpired:
+                pass
+        try:  # the group: an nginx worker, squid's auth helpers
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self.proc.wait(5)
+
+
+def start_daemon(make_argv, directory, tries=3):
+    """Start on a free port; another port if that one was taken in the meantime."""
+    for attempt in range(tries):
+        port = free_port()
+        try:
+            return Daemon(make_argv(port), port, directory)
+        except RuntimeError as exc:
+            if attempt == tries - 1 or "in use" not in str(exc):
+                raise
+
+
+class Nginx:
+    def __init__(self, directory, upstream, location, server, tls):
+        self.dir = directory
+        os.makedirs(str(directory / "temp"))
+        (directory / "cert.pem").write_text(TEST_SERVER_PEM)
+        (directory / "key.pem").write_text(TEST_SERVER_KEY)
+        user = "user root;" if os.geteuid() == 0 else ""  # the worker must reach tmp_path (0700)
+
+        def argv(port):
+            self.port = port
+            conf = directory / "nginx.conf"
+            conf.write_text(NGINX_CONF % dict(
+                dir=directory, user=user, port=port, ssl=" ssl" if tls else "", upstream=upstream,
+                location=location, server=server))
+            return [infra_binary("nginx"), "-p", str(directory), "-c", str(conf)]
+        self.daemon = start_daemon(argv, directory)
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
+
+    def errors(self):
+        with open(str(self.dir / "error.log")) as f:
+            return f.read()
+
+    def log(self):
+        """The access log: one "connection requests-on-it status method uri" line a request."""
+        with open(str(self.dir / "access.log")) as f:
+            return f.read().splitlines()
+
+
+NGINX_CONF = """
+daemon off;
+%(user)s
+worker_processes 1;
+pid %(dir)s/nginx.pid;
+error_log %(dir)s/error.log info;
+events { worker_connections 64; }
+http {
+    log_format cs '$connection $connection_requests $status $request_method $request_uri';
+    access_log %(dir)s/access.log cs;
+    client_body_temp_path %(dir)s/temp/body;
+    proxy_temp_path %(dir)s/temp/proxy;
+    fastcgi_temp_path %(dir)s/temp/fastcgi;
+    uwsgi_temp_path %(dir)s/temp/uwsgi;
+    scgi_temp_path %(dir)s/temp/scgi;
+    server {
+        listen 127.0.0.1:%(port)d%(ssl)s;
+        ssl_certificate %(dir)s/cert.pem;
+        ssl_certificate_key %(dir)s/key.pem;
+        %(server)s
+        location / {
+            proxy_pass %(upstream)s;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            %(location)s
+        }
+    }
+}
+"""
+
+
+@pytest.fixture
+def nginx(tmp_path):
+    """Start nginx in front of a Server (or URL): ``nginx(upstream, location="...", server="...")``."""
+    if os.name != "posix":
+        pytest.skip("the nginx tests need a POSIX system")
+    if infra_binary("nginx") is None:
+        pytest.skip("nginx not installed: no nginx on PATH or in /usr/sbin (apt-get install nginx-light)")
+    started = []
+
+    def start(upstream, location="", server="", tls=True):
+        url = upstream if isinstance(upstream, str) else upstream.url
+        started.append(Nginx(tmp_path / ("nginx%d" % len(started)), url, location, server, tls))
+        return started[-1]
+    yield start
+    for front in started:
+        front.daemon.stop(signal.SIGTERM)  # nginx's fast shutdown: it reaps its worker
+
+
+def apr1(password, salt):
+    """The Apache MD5 ($apr1$) crypt hash of ``password``, as htpasswd -m writes it."""
+    pw, salt, magic = password.encode(), salt.encode()[:8], b"$apr1$"
+    alternate = hashlib.md5(pw + salt + pw).digest()
+    data = pw + magic + salt + (alternate * (len(pw) // 16 + 1))[:len(pw)]
+    n = len(pw)
+    while n:
+        data += b"\0" if n & 1 else pw[:1]
+        n >>= 1
+    digest = hashlib.md5(data).digest()
+    for i in range(1000):
+        digest = hashlib.md5((pw if i & 1 else digest) + (salt if i % 3 else b"") + (pw if i % 7 else b"")
+                             + (digest if i & 1 else pw)).digest()
+    alphabet = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    out = ""
+    for a, b, c in ((0, 6, 12), (1, 7, 13), (2, 8, 14), (3, 9, 15), (4, 10, 5)):
+        value = digest[a] << 16 | digest[b] << 8 | digest[c]
+        out += "".join(alphabet[value >> shift & 63] for shift in (0, 6, 12, 18))
+    out += alphabet[digest[11] & 63] + alphabet[digest[11] >> 6]
+    return "$apr1$%s$%s" % (salt.decode(), out)
+
+
+def test_apr1_matches_a_known_hash():
+    assert apr1("s3cret pass", "cstest01") == "$apr1$cstest01$mqaNKDBlY1/K.CoKODin00"  # openssl passwd -apr1
+
+
+class Squid:
+    def __init__(self, directory, helper, owner):
+        self.dir, self.service = directory, "cs%dx%d" % (os.getpid(), int(time.time() * 1000) % 100000)
+        with open(os.path.join(directory, "passwd"), "w") as f:
+            f.write("%s:%s\n" % (SQUID_USER, apr1(SQUID_PASSWORD, "cstest01")))
+        run_as = "" if owner is None else "cache_effective_user %s\ncache_effective_group %s\n" % owner
+
+        def argv(port):
+            self.port = port
+            conf = os.path.join(directory, "squid.conf")
+            with open(conf, "w") as f:
+                f.write(SQUID_CONF % dict(dir=directory, port=port, run_as=run_as, helper=helper))
+            return [infra_binary("squid"), "-N", "-d", "1", "-n", self.service, "-f", conf]
+        started = time.monotonic()
+        self.daemon = start_daemon(argv, directory)
+        self.startup = time.monotonic() - started
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def proxy_url(self, user=SQUID_USER, password=SQUID_PASSWORD):
+        from urllib.parse import quote
+        return "http://%s:%s@127.0.0.1:%d" % (quote(user, safe=""), quote(password, safe=""), self.port)
+
+    def log(self, server):
+        """The access log's [method, URL, status, user] of requests to ``server`` (squid writes
+        an entry when the request has ended: for CONNECT, when the tunnel closes)."""
+        try:
+            with open(os.path.join(self.dir, "access.log")) as f:
+                entries = [line.split() for line in f.read().splitlines()]
+        except FileNotFoundError:
+            return []
+        where = server.url.split("//")[1]
+        return [e for e in entries if len(e) == 4 and (e[1] == where or e[1].startswith(server.url + "/"))]
+
+    def wait_log(self, server, count=1, seconds=3.0):
+        wait_for(lambda: len(self.log(server)) >= count, seconds)
+        return self.log(server)
+
+    def stop(self):
+        self.daemon.stop()
+        for name in os.listdir("/dev/shm") if os.path.isdir("/dev/shm") else []:
+            if name.startswith(self.service + "-"):  # its shared memory, left behind by SIGKILL
+                os.unlink(os.path.join("/dev/shm", name))
+
+
+SQUID_CONF = """
+http_port 127.0.0.1:%(port)d
+visible_hostname claude-stream-test
+%(run_as)s
+pid_filename %(dir)s/squid.pid
+cache_log %(dir)s/cache.log
+coredump_dir %(dir)s
+logformat cs %%rm %%ru %%>Hs %%un
+access_log stdio:%(dir)s/access.log logformat=cs
+cache_store_log none
+netdb_filename none
+pinger_enable off
+icp_port 0
+htcp_port 0
+udp_incoming_address 127.0.0.1
+udp_outgoing_address 127.0.0.1
+dns_nameservers 127.0.0.1
+cache deny all
+cache_mem 0 MB
+shutdown_lifetime 0 seconds
+auth_param basic program %(helper)s %(dir)s/passwd
+auth_param basic children 2 startup=0 idle=1
+auth_param basic realm claude_stream test
+acl authenticated proxy_auth REQUIRED
+http_access allow authenticated
+http_access deny all
+"""
+
+
+@pytest.fixture(scope="module")
+def squid(tmp_path_factory):
+    """One squid for the module: it starts in ~50-100 ms; tests tell their entries apart by upstream port."""
+    if os.name != "posix":
+        pytest.skip("the squid tests need a POSIX system")
+    if infra_binary("squid") is None:
+        pytest.skip("squid not installed: no squid on PATH or in /usr/sbin (apt-get install squid)")
+    helper = next((p for p in NCSA_HELPERS if os.access(p, os.X_OK)), None)
+    if helper is None:
+        pytest.skip("squid's basic_ncsa_auth helper not found in %s" % ", ".join(NCSA_HELPERS))
+    owner, scratch = None, None
+    if os.geteuid() == 0:
+        # squid refuses to run as root: it drops to cache_effective_user, which must reach its
+        # logs and password file; pytest's tmp dirs are private (0700), so use a dir of its own
+        import grp
+        import pwd
+        names = {p.pw_name for p in pwd.getpwall()}
+        account = next((pwd.getpwnam(n) for n in ("proxy", "squid", "nobody") if n in names), None)
+        if account is None:
+            pytest.skip("running as root and no proxy/squid/nobody user for squid to run as")
+        owner = (account.pw_name, grp.getgrgid(account.pw_gid).gr_name)
+        scratch = directory = tempfile.mkdtemp(prefix="claude-stream-squid-", dir="/tmp")
+        os.chown(directory, account.pw_uid, account.pw_gid)
+    else:
+        directory = str(tmp_path_factory.mktemp("squid"))
+    proxy_server = Squid(directory, helper, owner)
+    yield proxy_server
+    proxy_server.stop()
+    if scratch:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def gated(pairs, after):
+    """An event stream that sends ``pairs[:after + 1]``, then waits (at most 5 s) until the test
+    sets ``reply.release`` before it sends the rest."""
+    def reply(h, server):
+        head(h)
+        for i, pair in enumerate(pairs):
+            chunk(h, sse_of([pair]))
+            deadline = time.monotonic() + 5
+            while i == after and not reply.release.wait(0.01) and not server.stopping.is_set():
+                if time.monotonic() > deadline:
+                    break
+        h.wfile.write(b"0\r\n\r\n")
+    reply.release = threading.Event()
+    return reply
+
+
+def held(pairs, after, seconds):
+    """An event stream that holds after ``pairs[:after + 1]`` for ``seconds``; when the client
+    goes away meanwhile, the time is added to ``reply.hangups`` and the reply ends."""
+    def reply(h, server):
+        head(h)
+        for i, pair in enumerate(pairs):
+            chunk(h, sse_of([pair]))
+            if i == after:
+                try:
+                    hold(h, server, seconds)
+                except ConnectionAbortedError:
+                    reply.hangups.append(time.monotonic())
+                    raise
+        h.wfile.write(b"0\r\n\r\n")
+    reply.hangups = []
+    return reply
+
+
+def through(front, **kw):
+    """A client for ``front`` (an nginx) that trusts the test CA unless told otherwise."""
+    kw.setdefault("api_key", TEST_KEY)
+    kw.setdefault("max_retries", 0)
+    kw.setdefault("proxy", None)
+    return cs.Anthropic(base_url=front.url, **kw)
+
+
+@pytest.mark.parametrize("buffering,trust", [("off", "ssl_context"), ("on", "SSL_CERT_FILE")])
+def test_nginx_tls_reverse_proxy_streams(serve, nginx, certs, monkeypatch, buffering, trust):
+    no_proxy_settings(monkeypatch)
+    reply = gated(HELLO, after=3) if buffering == "off" else sse(HELLO)
+    upstream = serve(reply)
+    front = nginx(upstream, location="proxy_buffering %s;" % buffering)
+    if trust == "SSL_CERT_FILE":
+        monkeypatch.setenv("SSL_CERT_FILE", certs["ca"])
+        client = through(front)
+    else:
+        client = through(front, ssl_context=certs["client"])
+    with client.messages.stream(**PARAMS) as stream:
+        if buffering == "off":  # "Hello" gets through while the upstream holds the rest back
+            started = time.monotonic()
+            assert next(stream.text_stream) == "Hello" and time.monotonic() - started < 1.0
+            reply.release.set()
+        assert stream.get_final_text() == "Hello, world"
+        assert stream.request_id == "req_test_200"  # the upstream's headers pass through
+    sent = upstream.requests[0]
+    assert sent["body"] == dict(PARAMS, stream=True) and sent["headers"]["x-api-key"] == TEST_KEY
+
+
+# nginx answers the client with "Connection: close" (keepalive_timeout 0), and with a body
+# that only the close ends (chunked_transfer_encoding off); "keep-alive" is the control.
+NGINX_CLOSING = {"keep-alive": "", "keepalive_timeout 0": "keepalive_timeout 0;",
+                 "chunked off": "chunked_transfer_encoding off;"}
+
+
+@pytest.mark.parametrize("config", sorted(NGINX_CLOSING))
+def test_nginx_closing_responses_complete(serve, nginx, certs, config):
+    upstream = serve(sse(HELLO))
+    front = nginx(upstream, location="proxy_buffering off; " + NGINX_CLOSING[config])
+    with through(front, ssl_context=certs["client"]).messages.stream(**PARAMS) as stream:
+        assert stream.get_final_text() == "Hello, world"
+        assert stream.get_final_message().stop_reason == "end_turn"
+
+
+@pytest.mark.parametrize("config", sorted(NGINX_CLOSING))
+def test_nginx_close_from_another_thread_hangs_up_at_once(serve, nginx, certs, config):
+    reply = held(HELLO, after=3, seconds=2.5)
+    upstream = serve(reply)
+    front = nginx(upstream, location="proxy_buffering off; " + NGINX_CLOSING[config])
+    with through(front, ssl_context=certs["client"]).messages.stream(**PARAMS) as stream:
+        assert next(stream.text_stream) == "Hello"
+        threading.Timer(0.2, stream.close).start()
+        started = time.monotonic()
+        rest = list(stream.text_stream)  # blocked in a read until close() ends it
+        waited = time.monotonic() - started
+        hung_up = wait_for(lambda: reply.hangups, started + 2.0 - time.monotonic())
+    assert (rest, waited < 1.0, hung_up) == ([], True, True), (
+        "close() left the connection open: the read went on for %.1f s and got %r; "
+        "the upstream %s the client hang up" % (waited, rest, "saw" if hung_up else "never saw"))
+    assert reply.hangups[0] - started < 1.5
+    assert wait_for(lambda: "client prematurely closed connection" in front.errors(), 1.0)
+
+
+@pytest.mark.parametrize("config", sorted(NGINX_CLOSING))
+def test_nginx_leaving_the_with_block_early_hangs_up_at_once(serve, nginx, certs, config):
+    reply = held(HELLO, after=3, seconds=2.5)
+    upstream = serve(reply)
+    front = nginx(upstream, location="proxy_buffering off; " + NGINX_CLOSING[config])
+    with through(front, ssl_context=certs["client"]).messages.stream(**PARAMS) as stream:
+        assert next(stream.text_stream) == "Hello"
+    left = time.monotonic()
+    hung_up = wait_for(lambda: reply.hangups, 2.0)
+    assert hung_up, "the upstream never saw the client go: the `with` block left the connection open"
+    assert reply.hangups[0] - left < 1.5
+    assert stream.current_message_snapshot.content[0].text == "Hello"
+
+
+def test_nginx_own_413_is_request_too_large_and_the_socket_closes_at_once(nginx, certs):
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("counts open sockets in /proc (Linux)")
+    front = nginx(dead_url(), server="client_max_body_size 1k;")
+    client = through(front, ssl_context=certs["client"], max_retries=2)
+    big = dict(PARAMS, messages=[{"role": "user", "content": "x" * 20000}])
+    before = len(socket_inodes())
+    with pytest.raises(cs.RequestTooLargeError) as info:
+        with client.messages.stream(**big):
+            pass
+    assert info.value.status_code == 413 and "Too Large" in str(info.value)
+    assert wait_for(lambda: front.log(), 1.0) and len(front.log()) == 1  # not retried
+    # while the error (and its response) is still referenced, nothing of the request is open
+    assert own_connections(front.port) == [] and len(socket_inodes()) <= before, (
+        "the 413's connection is still open: %r" % own_connections(front.port))
+
+
+def test_nginx_502_is_internal_server_error_and_retried(nginx, certs):
+    front = nginx(dead_url(), location="add_header retry-after-ms 10 always;")  # nginx's own 502 page
+    client = through(front, ssl_context=certs["client"], max_retries=2)
+    started = time.monotonic()
+    with pytest.raises(cs.InternalServerError) as info:
+        with client.messages.stream(**PARAMS):
+            pass
+    assert info.value.status_code == 502 and "502 Bad Gateway" in str(info.value)
+    assert time.monotonic() - started < 2.0
+    assert wait_for(lambda: len(front.log()) >= 3, 1.0)
+    assert [line.split()[2] for line in front.log()] == ["502"] * 3  # the first try and two retries
+
+
+def test_nginx_dropping_an_idle_kept_connection_is_replaced_transparently(serve, nginx, certs):
+    upstream = serve(sse(HELLO))
+    front = nginx(upstream, server="keepalive_timeout 100ms;")
+    client = through(front, ssl_context=certs["client"])
+    for i in range(2):
+        with client.messages.stream(**PARAMS) as stream:
+            assert stream.get_final_text() == "Hello, world"
+        if i == 0:
+            time.sleep(0.3)  # nginx closes the kept connection meanwhile
+    assert len({line.split()[0] for line in front.log()}) == 2  # two client connections, no error
+
+
+@pytest.mark.parametrize("chunked", ["on", "off"])
+def test_nginx_read_timeout_mid_stream_ends_in_a_connection_error(serve, nginx, certs, chunked):
+    upstream = serve(sse(HELLO, pause_after=3, pause=5))
+    front = nginx(upstream, location="proxy_buffering off; proxy_read_timeout 300ms; chunked_transfer_encoding %s;"
+                  % chunked)
+    with through(front, ssl_context=certs["client"]).messages.stream(**PARAMS) as stream:
+        assert next(stream.text_stream) == "Hello"
+        started = time.monotonic()
+        with pytest.raises(cs.APIConnectionError) as info:
+            stream.until_done()
+        waited = time.monotonic() - started
+    assert 0.2 < waited < 2.0 and not isinstance(info.value, cs.APITimeoutError)
+    assert stream.current_message_snapshot.content[0].text == "Hello"
+
+
+@pytest.mark.parametrize("how", ["proxy=", "HTTPS_PROXY"])
+def test_squid_connect_tunnel_with_basic_auth(serve, squid, certs, monkeypatch, how):
+    no_proxy_settings(monkeypatch)
+    upstream = serve(sse(HELLO), tls=certs["server"])
+    if how == "HTTPS_PROXY":
+        monkeypatch.setenv("HTTPS_PROXY", squid.proxy_url())
+        client = client_for(upstream, ssl_context=certs["client"])
+    else:
+        client = client_for(upstream, ssl_context=certs["client"], proxy=squid.proxy_url())
+    with client.messages.stream(**PARAMS) as stream:
+        assert stream.get_final_text() == "Hello, world"
+    assert squid.wait_log(upstream) == [["CONNECT", upstream.url.split("//")[1], "200", SQUID_USER]]
+    assert "proxy-authorization" not in upstream.requests[0]["headers"]
+
+
+def test_squid_wrong_password_is_a_407_connection_error_not_retried(serve, squid, certs, monkeypatch):
+    no_proxy_settings(monkeypatch)
+    upstream = serve(sse(HELLO), tls=certs["server"])
+    client = client_for(upstream, ssl_context=certs["client"], max_retries=2,
+                        proxy=squid.proxy_url(password="not-the-password"))
+    started = time.monotonic()
+    with pytest.raises(cs.APIConnectionError) as info:
+        client.messages.create(**PARAMS)
+    assert "407" in str(info.value) and "proxy" in str(info.value) and "not-the-password" not in str(info.value)
+    assert time.monotonic() - started < 0.5  # no backoff: not retried
+    assert squid.wait_log(upstream)
+    time.sleep(0.1)  # a retry would have been logged by now
+    assert [e[:3] for e in squid.log(upstream)] == [["CONNECT", upstream.url.split("//")[1], "407"]]
+    assert upstream.requests == []
+
+
+def test_squid_is_bypassed_for_no_proxy(serve, squid, certs, monkeypatch):
+    no_proxy_settings(monkeypatch)
+    bypassing, proxied = serve(sse(HELLO), tls=certs["server"]), serve(sse(HELLO), tls=certs["server"])
+    monkeypatch.setenv("HTTPS_PROXY", squid.proxy_url())
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with client_for(bypassing, ssl_context=certs["client"]).messages.stream(**PARAMS) as stream:
+        assert stream.get_final_text() == "Hello, world"
+    monkeypatch.delenv("NO_PROXY")  # then one through squid, which it logs after the first if that went through it
+    with client_for(proxied, ssl_context=certs["client"]).messages.stream(**PARAMS) as stream:
+        assert stream.get_final_text() == "Hello, world"
+    assert [e[0] for e in squid.wait_log(proxied)] == ["CONNECT"]
+    assert squid.log(bypassing) == [] and len(bypassing.requests) == 1
+
+
+def test_squid_plain_http_in_absolute_form_streams(serve, squid, monkeypatch):
+    no_proxy_settings(monkeypatch)
+    reply = gated(HELLO, after=3)
+    upstream = serve(reply)
+    client = client_for(upstream, proxy=squid.proxy_url())
+    with client.messages.stream(**PARAMS) as stream:
+        started = time.monotonic()
+        assert next(stream.text_stream) == "Hello" and time.monotonic() - started < 1.0  # not buffered
+        reply.release.set()
+        assert stream.get_final_text() == "Hello, world"
+    headers = upstream.requests[0]["headers"]
+    assert "squid" in headers.get("via", "") and "proxy-authorization" not in headers
+    client.close()
+    assert squid.wait_log(upstream) == [["POST", upstream.url + "/v1/messages", "200", SQUID_USER]]
+
+
+def run_cli(env):
+    clean = {k: v for k, v in os.environ.items()
+             if k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "ssl_cert_file",
+                                  "ssl_cert_dir", "anthropic_auth_token")}
+    clean.update(env, ANTHROPIC_API_KEY=TEST_KEY)
+    return subprocess.run([sys.executable, "-m", "claude_stream", "--no-stdin", "hi"], env=clean, cwd=INFRA_DIR,
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+
+
+def test_cli_through_nginx_tls(serve, nginx, certs):
+    upstream = serve(sse(HELLO))
+    front = nginx(upstream, location="proxy_buffering off;")
+    result = run_cli({"ANTHROPIC_BASE_URL": front.url, "SSL_CERT_FILE": certs["ca"]})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip() == "Hello, world" and len(upstream.requests) == 1
+
+
+def test_cli_through_squid(serve, squid, certs):
+    upstream = serve(sse(HELLO), tls=certs["server"])
+    result = run_cli({"ANTHROPIC_BASE_URL": upstream.url, "SSL_CERT_FILE": certs["ca"],
+                      "HTTPS_PROXY": squid.proxy_url()})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip() == "Hello, world"
+    assert [e[0] for e in squid.wait_log(upstream)] == ["CONNECT"]
