@@ -208,7 +208,8 @@ def _error_from_event(data: Dict[str, Any], *, response: Any = None,
                       request_id: Optional[str] = None) -> APIStatusError:
     """The exception for a mid-stream ``error`` event, chosen by its ``error.type``."""
     error = data.get("error") if isinstance(data.get("error"), dict) else {}
-    status = _ERROR_TYPE_STATUS.get(error.get("type"), 500 if error.get("type") else 200)
+    kind = error.get("type")
+    status = _ERROR_TYPE_STATUS.get(kind, 500) if isinstance(kind, str) else 500 if kind else 200
     return _status_error(status, data, response=response,
                          request_id=request_id or data.get("request_id"))
 
@@ -343,7 +344,10 @@ class BaseModel(metaclass=_ModelType):
 
     def to_dict(self) -> Dict[str, Any]:
         """The JSON object this model stands for, unknown fields included."""
-        return {k: _dump(v) for k, v in self._fields().items()}
+        try:
+            return {k: _dump(v) for k, v in self._fields().items()}
+        except RecursionError as exc:  # only hostile input nests this deep
+            raise APIResponseValidationError("a %s nested too deeply to convert" % type(self).__name__) from exc
 
     def to_json(self, *, indent: Optional[int] = 2) -> str:
         """``to_dict()`` as JSON text (indented by 2, as the SDK's)."""
@@ -387,17 +391,23 @@ def _any(value: Any) -> Any:
         for k, v in value.items():
             if isinstance(v, (dict, list)):
                 value[k] = _any(v)
-        return _KNOWN_TYPES.get(value.get("type"), BaseModel)._from(value)
+        return _class_of(_KNOWN_TYPES, value)._from(value)
     if isinstance(value, list):
         return [_any(v) for v in value]
     return value
+
+
+def _class_of(table: Dict[str, type], value: Dict[str, Any]) -> Any:
+    """The model class for a JSON object by its ``type``; ``BaseModel`` if unknown or not a string."""
+    kind = value.get("type")
+    return table.get(kind, BaseModel) if kind.__class__ is str else BaseModel
 
 
 def _typed(table: Dict[str, type]) -> Callable[[Any], Any]:
     """A converter choosing the class by the object's ``type`` (unknown: ``BaseModel``)."""
     def convert(value: Any) -> Any:
         if value.__class__ is dict:
-            return table.get(value.get("type"), BaseModel)._from(value)
+            return _class_of(table, value)._from(value)
         if isinstance(value, list):
             return [convert(v) for v in value]
         return value
@@ -909,6 +919,7 @@ _lazy_snapshot(ThinkingEvent, lambda src: src[0].value()[:src[1]])
 _lazy_snapshot(InputJsonEvent, _input_snapshot)
 
 _TOOL_INPUT_BLOCKS = ("tool_use", "server_tool_use", "mcp_tool_use")
+_GROWN_FIELD = {"text": "text", "thinking": "thinking"}  # block type -> the str its deltas grow
 # delta type -> (block types it grows, the field it carries, the derived event)
 _GROWING = {
     "text_delta": (("text",), "text", TextEvent),
@@ -1057,7 +1068,7 @@ class MessageAccumulator:
         if self._message is None:  # a repeated message_start is ignored, as the SDK does
             msg = event.message if isinstance(event.message, Message) else Message._from({})
             self._message = Message._from(msg.to_dict())  # a copy: deltas must not touch the event
-            if not isinstance(self._message.content, list):  # absent or null
+            if not isinstance(self._message.__dict__.get("content"), list):  # absent or null
                 self._message.content = []
         return [event]
 
@@ -1067,6 +1078,10 @@ class MessageAccumulator:
         block = event.content_block
         if not isinstance(block, BaseModel) or not isinstance(block.type, str):
             raise _bad_stream("a content_block_start event without a content block object")
+        grows = _GROWN_FIELD.get(block.type)
+        if grows is not None and not isinstance(block.__dict__.get(grows, ""), (str, type(None))):
+            raise _bad_stream("a content_block_start event whose %s block's %s is not a string"
+                              % (block.type, grows))
         self._message.content.append(type(block)._from(block.to_dict()))
         return [event]
 
@@ -1079,7 +1094,7 @@ class MessageAccumulator:
         if grows is not None:
             piece = delta.__dict__.get(grows[1]) or ""
             if piece.__class__ is not str:
-                raise _bad_stream("a %s whose %s is not a string" % (kind, grows[1]))
+                raise _bad_stream("a content_block_delta event whose %s %s is not a string" % (kind, grows[1]))
             buf = self._grow(event.index, kind, piece)  # type: ignore[arg-type]
             if buf is not None:
                 return [event, buf.derive(piece)]
@@ -1110,7 +1125,8 @@ class MessageAccumulator:
         else:
             text = getattr(block, field) or ""
             if text.__class__ is not str:
-                raise _bad_stream("a %s block whose %s is not a string" % (block.type, field))
+                raise _bad_stream("a content_block_delta event for a %s block whose %s is not a string"
+                                  % (block.type, field))
             buf = _Buffer(kind, field, derived, text)  # type: ignore
         self._buffers[index] = buf
         return buf
@@ -1121,7 +1137,8 @@ class MessageAccumulator:
             if block.citations is None:
                 block.citations = []
             if not isinstance(block.citations, list):
-                raise _bad_stream("a text block whose citations are not a list")
+                raise _bad_stream("a content_block_delta event adding a citation to a text block whose "
+                                  "citations are not a list")
             block.citations.append(delta.citation)
             return [event, CitationEvent._from(
                 {"type": "citation", "citation": delta.citation, "snapshot": list(block.citations)})]
@@ -1156,6 +1173,9 @@ class MessageAccumulator:
         msg = self._message
         if msg is None:
             raise _bad_stream("message_delta before message_start")
+        for name in ("delta", "usage"):
+            if event.__dict__.get(name) is not None and not isinstance(event.__dict__[name], BaseModel):
+                raise _bad_stream("a message_delta event whose %s is not an object" % name)
         delta = event.delta.__dict__ if isinstance(event.delta, BaseModel) else {}
         msg.stop_reason = delta.get("stop_reason")
         msg.stop_sequence = delta.get("stop_sequence")

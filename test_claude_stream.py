@@ -33,6 +33,8 @@ import hashlib
 import json
 import os
 import queue
+import random
+import re
 import select
 import shutil
 import signal
@@ -43,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -3110,3 +3113,746 @@ def test_cli_through_squid(serve, squid, certs):
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().strip() == "Hello, world"
     assert [e[0] for e in squid.wait_log(upstream)] == ["CONNECT"]
+
+
+# -- Reliability regressions: hang-ups, hostile field values, injected and early errors --------
+# Each test states what the fixed library does; the loopback servers above play the bytes.
+
+
+
+def held_close_delimited(pairs, seconds=10.0):
+    """A 200 event stream with ``connection: close`` and no chunking (the body ends when the
+    socket does): ``pairs``, then the connection held open. ``reply.hung_up`` is set, and
+    ``reply.hung_up_at`` stamped, when the client hangs up."""
+    def reply(h, server):
+        head(h, chunked=False)
+        chunk(h, sse_of(pairs), chunked=False)
+        wait_for_hangup(h, server, seconds, reply)
+    reply.hung_up = threading.Event()
+    reply.hung_up_at = None
+    return reply
+
+
+def wait_for_hangup(h, server, seconds, reply):
+    try:
+        hold(h, server, seconds)
+    except OSError:  # hold()'s ConnectionAbortedError on EOF, or a reset: the client hung up
+        reply.hung_up_at = time.monotonic()
+        reply.hung_up.set()
+
+
+def error_then_held(code, body):
+    """An error status (content-length body, ``connection: close``), then the socket held open."""
+    def reply(h, server):
+        status(code, body)(h, server)
+        wait_for_hangup(h, server, 10.0, reply)
+    reply.hung_up = threading.Event()
+    reply.hung_up_at = None
+    return reply
+
+
+HELD = [message_start(), text_block(), text_delta("Hello")]
+
+
+def test_close_from_another_thread_hangs_up_a_close_delimited_stream(serve):
+    # Fixed: close() closes the socket even when http.client handed it to the response
+    # (connection: close), so a consumer blocked reading wakes and the server sees EOF.
+    reply = held_close_delimited(HELD)
+    server = serve(reply)
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        texts = iter(stream.text_stream)
+        assert next(texts) == "Hello"
+        rest = []
+        consumer = threading.Thread(target=lambda: rest.extend(texts), daemon=True)
+        consumer.start()
+        time.sleep(0.1)  # the consumer is now blocked reading the held socket
+        stream.close()
+        assert reply.hung_up.wait(1.0), "the server never saw the client hang up"
+        consumer.join(1.0)
+        assert not consumer.is_alive() and rest == []  # ends quietly: the caller closed it
+
+
+def test_leaving_with_hangs_up_a_close_delimited_stream(serve):
+    reply = held_close_delimited(HELD)
+    server = serve(reply)
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        for text in stream.text_stream:
+            break
+    assert text == "Hello"
+    assert reply.hung_up.wait(1.0), "leaving `with` kept the socket open"
+    assert stream.current_message_snapshot.content[0].text == "Hello"  # the stream object is still alive
+
+
+def test_raw_stream_close_hangs_up_a_close_delimited_stream(serve):
+    reply = held_close_delimited(HELD)
+    server = serve(reply)
+    raw = client_for(server).messages.create(stream=True, **PARAMS)
+    assert next(iter(raw)).type == "message_start"
+    raw.close()
+    assert reply.hung_up.wait(1.0), "Stream.close() kept the socket open"
+    assert raw.response.status == 200  # the stream object is still alive
+
+
+def test_async_wait_for_timeout_hangs_up_a_close_delimited_stream(serve):
+    reply = held_close_delimited(HELD)
+    server = serve(reply)
+    seen = []
+
+    async def consume():
+        async with async_client(server).messages.stream(**PARAMS) as stream:
+            async for text in stream.text_stream:
+                seen.append(text)
+
+    async def main():
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(consume(), 0.3)
+    started = time.monotonic()
+    asyncio.run(main())
+    assert seen == ["Hello"]
+    assert reply.hung_up.wait(1.5), "the cancelled async stream kept the socket open"
+    assert reply.hung_up_at - started < 0.3 + 1.0
+
+
+@pytest.mark.parametrize("how", ["create", "stream"])
+def test_error_status_with_connection_close_frees_the_socket_at_once(serve, how):
+    # Fixed: the socket of an error response is closed before the exception is raised, not
+    # when the exception (which holds the response) is garbage collected.
+    body = {"type": "error", "error": {"type": "request_too_large", "message": "Request exceeds the maximum size"}}
+    reply = error_then_held(413, body)
+    server = serve(reply)
+    client = client_for(server, max_retries=2)
+    err = None
+    try:
+        if how == "create":
+            client.messages.create(**PARAMS)
+        else:
+            with client.messages.stream(**PARAMS) as stream:
+                stream.until_done()
+    except cs.RequestTooLargeError as exc:
+        err = exc
+    assert err is not None and err.status_code == 413 and err.type == "request_too_large"
+    assert reply.hung_up.wait(1.0), "the error's socket stays open while the exception is alive"
+    assert err.body == body and len(server.requests) == 1  # still alive, and 413 is not retried
+
+
+# Field values no one should have to survive: the SSE retry field and the Retry-After date.
+
+HUGE_RETRY = b"retry: " + b"7" * 5000 + b"\n"
+FAR_DATE = "Fri, 31 Dec 99999 23:59:59 GMT"
+
+
+def raw_body(data):
+    """A chunked 200 event stream whose body is exactly ``data``."""
+    def reply(h, server):
+        head(h)
+        chunk(h, data)
+        h.wfile.write(b"0\r\n\r\n")
+    return reply
+
+
+def test_sse_retry_field_of_5000_digits_is_ignored(serve):
+    data = sse_of(HELLO[:3]) + HUGE_RETRY + sse_of(HELLO[3:])  # inside the "Hello" delta's block
+    events = list(cs.iter_sse([data]))
+    assert [e.data for e in events] == [d for _, d in HELLO] and [e.retry for e in events] == [None] * len(HELLO)
+    server = serve(raw_body(data), raw_body(data))
+    client = client_for(server)
+    with client.messages.stream(**PARAMS) as stream:
+        assert list(stream.text_stream) == ["Hello", ", world"]
+        assert stream.get_final_text() == "Hello, world"
+    with client.messages.stream(**PARAMS) as stream:
+        assert [e.text for e in stream if e.type == "text"] == ["Hello", ", world"]
+
+
+@pytest.mark.parametrize("value", [FAR_DATE, "Sat, 01 Jan 10000 00:00:00 GMT"])
+def test_retry_after_date_out_of_range_backs_off_by_default(value):
+    assert cs._retry_delay(0, {"retry-after": value}, rand=0.0) == 0.5
+    assert cs._retry_delay(2, {"retry-after": value}, rand=1.0) == 1.5
+
+
+def test_retry_after_date_out_of_range_on_529_retries_and_succeeds(serve):
+    server = serve(status(529, headers=[("retry-after", FAR_DATE)]), sse(HELLO))
+    started = time.monotonic()
+    with client_for(server, max_retries=1).messages.stream(**PARAMS) as stream:
+        assert stream.get_final_text() == "Hello, world"
+    assert len(server.requests) == 2 and 0.3 <= time.monotonic() - started < 2.0  # the default 0.375-0.5 s
+
+
+# Hostile JSON shapes: each is a cs.APIResponseValidationError naming the event, from the
+# event iterator, text_stream and get_final_message alike, and the snapshot stays readable.
+
+def deep(depth):
+    return "[" * depth + "]" * depth
+
+
+def block_start(block):
+    fields = {"type": "content_block_start", "index": 0}
+    if block is not MISSING:
+        fields["content_block"] = block
+    return ("content_block_start", json.dumps(fields))
+
+
+def around(*events):
+    """A whole stream: message_start, ``events``, then a normal ending."""
+    return [message_start()] + list(events) + [ev("content_block_stop", index=0)] + finish()
+
+
+MISSING = object()
+A_CITATION = {"type": "char_location", "cited_text": "c", "document_index": 0, "start_char_index": 0,
+              "end_char_index": 1}
+TEXT_DELTA_HEAD = '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":'
+HOSTILE = [
+    # id, the stream, the event names the error may name (the bad event, or the one it trips)
+    ("deep-1000", around(("content_block_start", deep(1000))), {"content_block_start"}),
+    ("deep-100000", around(("content_block_start", deep(100000))), {"content_block_start"}),
+    ("deep-100000-in-a-field", around(text_block(), ("content_block_delta", TEXT_DELTA_HEAD + deep(100000) + "}}")),
+     {"content_block_delta"}),
+    ("type-is-a-list", around(("content_block_start", '{"type": [], "index": 0, "content_block": {"type": "text"}}')),
+     {"content_block_start"}),
+    ("index-is-a-list", around(text_block(), ev("content_block_delta", index=[0], delta={"type": "text_delta", "text": "x"})),
+     {"content_block_delta"}),
+    ("text-is-a-number", around(text_block(), ev("content_block_delta", index=0, delta={"type": "text_delta", "text": 1})),
+     {"content_block_delta"}),
+    ("no-content-block", around(block_start(MISSING), text_delta("x")), {"content_block_start", "content_block_delta"}),
+    ("null-content-block", around(block_start(None), text_delta("x")), {"content_block_start", "content_block_delta"}),
+    ("list-content-block", around(block_start([]), text_delta("x")), {"content_block_start", "content_block_delta"}),
+    ("string-content-block", around(block_start("text"), text_delta("x")), {"content_block_start", "content_block_delta"}),
+    ("citations-is-a-string", around(block_start({"type": "text", "text": "", "citations": "none"}), ev(
+        "content_block_delta", index=0, delta={"type": "citations_delta", "citation": A_CITATION})),
+     {"content_block_start", "content_block_delta"}),
+    ("message-delta-is-a-string", [message_start(), text_block(), ev("content_block_stop", index=0),
+                                   ev("message_delta", delta="end_turn", usage={"output_tokens": 5}), ev("message_stop")],
+     {"message_delta"}),
+    ("message-delta-usage-is-a-list", [message_start(), text_block(), ev("content_block_stop", index=0),
+                                       ev("message_delta", delta={"stop_reason": "end_turn"}, usage=[5]),
+                                       ev("message_stop")], {"message_delta"}),
+    ("message-is-a-list", [ev("message_start", message=[]), text_block(), text_delta("x"),
+                           ev("content_block_stop", index=0)] + finish(), {"message_start"}),
+]
+
+
+def assert_names_event(error, names):
+    assert isinstance(error, cs.APIResponseValidationError), "%s: %s" % (type(error).__name__, error)
+    assert any(name in str(error) for name in names), "the message names none of %s: %s" % (sorted(names), error)
+
+
+@pytest.mark.parametrize("pairs,names", [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_hostile_json_shapes_sans_io(pairs, names):
+    acc = cs.MessageAccumulator()
+    with pytest.raises(Exception) as info:
+        for sse in cs.iter_sse([sse_of(pairs)]):
+            acc.feed(cs.parse_event(sse))
+    assert_names_event(info.value, names)
+    acc.message  # noqa: B018 -- still readable
+    with pytest.raises(Exception) as info:
+        cs.accumulate(cs.parse_event(sse) for sse in cs.iter_sse([sse_of(pairs)]))
+    assert_names_event(info.value, names)
+
+
+@pytest.mark.parametrize("mode", ["text_stream", "events", "final_message"])
+@pytest.mark.parametrize("pairs,names", [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_hostile_json_shapes_on_the_wire(serve, pairs, names, mode):
+    server = serve(sse(pairs))
+    with client_for(server).messages.stream(**PARAMS) as stream:
+        with pytest.raises(Exception) as info:
+            if mode == "text_stream":
+                for text in stream.text_stream:
+                    assert isinstance(text, str), "text_stream yielded %r" % (text,)
+            elif mode == "events":
+                for event in stream:
+                    pass
+            else:
+                stream.get_final_message()
+        assert_names_event(info.value, names)
+        snapshot = stream.current_message_snapshot  # readable, whatever it holds
+        assert snapshot is None or isinstance(snapshot, cs.Message)
+
+
+# Events named like the derived ones ("text", ...) are the server's, not ours: text_stream
+# never takes text from them, and the event iterator yields them as unknown events.
+
+DERIVED = (cs.TextEvent, cs.ThinkingEvent, cs.InputJsonEvent, cs.CitationEvent, cs.SignatureEvent)
+IMPOSTORS = {
+    "text": {"type": "text", "text": "INJECTED"},
+    "thinking": {"type": "thinking", "thinking": "INJECTED", "snapshot": "INJECTED"},
+    "input_json": {"type": "input_json", "partial_json": "INJECTED", "snapshot": {"x": "INJECTED"}},
+    "citation": {"type": "citation", "citation": dict(A_CITATION, cited_text="INJECTED"), "snapshot": []},
+    "signature": {"type": "signature", "signature": "INJECTED"},
+}
+
+
+def impostor_pairs(name):
+    return HELLO[:4] + [(name, json.dumps(IMPOSTORS[name]))] + HELLO[4:]  # after the "Hello" delta
+
+
+@pytest.mark.parametrize("name", sorted(IMPOSTORS))
+def test_events_named_like_derived_events_are_not_ours(serve, name):
+    events, acc = run_stream([sse_of(impostor_pairs(name))])
+    assert [e.text for e in events if isinstance(e, cs.TextEvent)] == ["Hello", ", world"]
+    impostor = [e for e in events if "INJECTED" in e.to_json()]
+    assert len(impostor) == 1 and not isinstance(impostor[0], DERIVED)  # passed through, as unknown
+    assert "INJECTED" not in acc.message.to_json()
+    server = serve(sse(impostor_pairs(name)))
+    client = client_for(server)
+    with client.messages.stream(**PARAMS) as stream:
+        assert list(stream.text_stream) == ["Hello", ", world"]
+        assert "INJECTED" not in stream.get_final_message().to_json()
+    with client.messages.stream(**PARAMS) as stream:
+        events = list(stream)
+        final = stream.get_final_message()
+    assert [e.text for e in events if isinstance(e, cs.TextEvent)] == ["Hello", ", world"]
+    impostor = [e for e in events if "INJECTED" in e.to_json()]
+    assert len(impostor) == 1 and not isinstance(impostor[0], DERIVED)
+    assert final.content[0].text == "Hello, world" and "INJECTED" not in final.to_json()
+
+    async def main():
+        async with async_client(server).messages.stream(**PARAMS) as stream:
+            return [t async for t in stream.text_stream], await stream.get_final_text()
+    assert run_async(main()) == (["Hello", ", world"], "Hello, world")
+
+
+# An error event before any content block means the request produced nothing: it is retried
+# like the same error as an HTTP status, within the same budget, and the caller sees one answer.
+
+def error_event(kind):
+    return ("error", json.dumps({"type": "error", "error": {"type": kind, "message": "try again"}}))
+
+
+ERROR_CLASSES = {"overloaded_error": cs.OverloadedError, "api_error": cs.InternalServerError,
+                 "rate_limit_error": cs.RateLimitError}
+FAST_RETRY = [("retry-after-ms", "1")]
+SECOND = [message_start(id="msg_second"), text_block(), text_delta("Hello"), text_delta(", world"),
+          ev("content_block_stop", index=0)] + finish()
+
+
+def early_error(kind):
+    return sse([message_start(id="msg_first"), ("ping", '{"type": "ping"}'), error_event(kind)], headers=FAST_RETRY)
+
+
+@pytest.mark.parametrize("kind,mode", [(k, "text_stream") for k in sorted(ERROR_CLASSES)] +
+                         [("overloaded_error", "events"), ("overloaded_error", "final_message")])
+def test_error_event_before_any_block_is_retried(serve, kind, mode):
+    server = serve(early_error(kind), sse(SECOND))
+    with client_for(server, max_retries=2).messages.stream(**PARAMS) as stream:
+        if mode == "text_stream":
+            assert list(stream.text_stream) == ["Hello", ", world"]
+        elif mode == "events":
+            events = list(stream)
+            starts = [e for e in events if e.type == "message_start"]
+            assert [e.message.id for e in starts] == ["msg_second"]
+            assert [e.text for e in events if e.type == "text"] == ["Hello", ", world"]
+        final = stream.get_final_message()
+    assert final.id == "msg_second" and final.content[0].text == "Hello, world" and len(final.content) == 1
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("kind", sorted(ERROR_CLASSES))
+def test_error_event_before_any_block_raises_without_retries(serve, kind):
+    server = serve(early_error(kind), sse(SECOND))
+    with client_for(server, max_retries=0).messages.stream(**PARAMS) as stream:
+        with pytest.raises(ERROR_CLASSES[kind]):
+            list(stream.text_stream)
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("after", ["content_block_start", "text_delta"])
+def test_error_event_after_a_block_started_raises_at_once(serve, after):
+    pairs = [message_start(), text_block()] + ([text_delta("Hel")] if after == "text_delta" else [])
+    server = serve(sse(pairs + [error_event("overloaded_error")], headers=FAST_RETRY), sse(SECOND))
+    with client_for(server, max_retries=2).messages.stream(**PARAMS) as stream:
+        with pytest.raises(cs.OverloadedError):
+            list(stream.text_stream)
+    assert len(server.requests) == 1
+
+
+def test_error_event_retries_share_the_budget_with_status_retries(serve):
+    server = serve(status(529, headers=FAST_RETRY), early_error("overloaded_error"), sse(SECOND))
+    with client_for(server, max_retries=1).messages.stream(**PARAMS) as stream:
+        with pytest.raises(cs.OverloadedError):
+            stream.get_final_message()
+    assert len(server.requests) == 2
+
+
+# -- Fuzzing ---------------------------------------------------------------------------------
+# Recorded transcripts, mutated at the event, JSON and byte level with a seeded random.Random,
+# are decoded sans-IO and streamed over loopback. The oracle: the stream completes and the
+# texts text_stream gave are the final message's text blocks joined, or it raises a
+# cs.AnthropicError. Any other exception, a hang, or a mismatch is a bug. A failure message
+# names the seed and case, one example of each distinct failure with its bytes cut down to the
+# lines it needs; fuzz_sans_io(fuzz_case(seed, index)[0]) replays a case (the wire cases are
+# indexes 10000 and up).
+
+FUZZ_SEEDS = [11, 22, 33, 44]
+FUZZ_SANS_IO_CASES = 800  # per seed
+FUZZ_WIRE_CASES = 80  # per seed, each streamed twice (text_stream, then event iteration)
+FUZZ_NAMES = ["text", "error", "ping", "thinking", "input_json", "citation", "signature", "brand_new_event",
+              "message_start", "content_block_start", "content_block_delta", "content_block_stop",
+              "message_delta", "message_stop", "", "TEXT", "text "]
+FUZZ_RAW = "\u0000fuzz-raw:%s\u0000"  # its JSON string is replaced by the raw text after json.dumps
+FUZZ_WRONG = [[], {}, 1, "x", None, True, -1, 1.5, 10 ** 30, [[["x"]]], {"type": "text"},
+              FUZZ_RAW % deep(50), FUZZ_RAW % deep(900), FUZZ_RAW % deep(100000), FUZZ_RAW % ("7" * 5000),
+              FUZZ_RAW % "NaN", FUZZ_RAW % "-Infinity", FUZZ_RAW % "1e400"]
+FUZZ_BAD_BYTES = [b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xe2\x82", b"\x00", b"\x00\x00"]
+
+
+def fuzz_paths(value):
+    """Every (path, value) inside a JSON value, the root included (20 levels at most)."""
+    out, todo = [], [((), value)]
+    while todo:
+        path, value = todo.pop()
+        out.append((path, value))
+        if len(path) < 20:
+            items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+            todo.extend((path + (key,), inner) for key, inner in items)
+    return out
+
+
+def fuzz_set(value, path, new):
+    if not path:
+        return new
+    target = value
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = new
+    return value
+
+
+def fuzz_dumps(value):
+    text = json.dumps(value, ensure_ascii=False)
+    return re.sub(r'"\\u0000fuzz-raw:(.*?)\\u0000"', lambda m: m.group(1), text)
+
+
+def fuzz_event_mutation(rng, pairs, log):
+    pairs = list(pairs)
+    op = rng.choice(["drop", "duplicate", "swap", "move", "rename", "rename", "wrong-type", "wrong-type",
+                     "wrong-type", "delete-field", "giant", "inject"])
+    i = rng.randrange(len(pairs))
+    if op in ("rename", "wrong-type", "delete-field", "giant") and (
+            "[" * 40 in pairs[i][1] or "7" * 1000 in pairs[i][1] or "NaN" in pairs[i][1]):
+        op = "duplicate"  # raw JSON from an earlier mutation the test's own json.loads may refuse
+    if op == "drop" and len(pairs) > 1:
+        log.append("drop %d" % i)
+        del pairs[i]
+    elif op == "duplicate":
+        log.append("duplicate %d" % i)
+        pairs.insert(i, pairs[i])
+    elif op == "swap":
+        j = rng.randrange(len(pairs))
+        log.append("swap %d %d" % (i, j))
+        pairs[i], pairs[j] = pairs[j], pairs[i]
+    elif op == "move":
+        pair = pairs.pop(i)
+        j = rng.randrange(len(pairs) + 1)
+        log.append("move %d to %d" % (i, j))
+        pairs.insert(j, pair)
+    elif op == "rename":  # the SSE name and the JSON type alike (the type is what counts)
+        name = rng.choice(FUZZ_NAMES)
+        data = json.loads(pairs[i][1])
+        if isinstance(data, dict):
+            data["type"] = name
+        log.append("rename %d to %r" % (i, name))
+        pairs[i] = (name, json.dumps(data))
+    elif op == "inject":
+        name = rng.choice(FUZZ_NAMES)
+        data = {"type": name, "text": "INJECTED", "index": rng.choice([0, 1, -1]),
+                "error": {"type": rng.choice(["overloaded_error", "api_error", "x"]), "message": "m"}}
+        log.append("inject %r at %d" % (name, i))
+        pairs.insert(i, (name, json.dumps(data)))
+    elif op == "delete-field":
+        data = json.loads(pairs[i][1])
+        path = rng.choice([p for p, _ in fuzz_paths(data)])
+        if path:
+            parent = data
+            for key in path[:-1]:
+                parent = parent[key]
+            del parent[path[-1]]
+        log.append("event %d del %s" % (i, "/".join(map(str, path)) or "<nothing>"))
+        pairs[i] = (pairs[i][0], json.dumps(data))
+    else:  # a value replaced: any type, or a 100 KB string
+        data = json.loads(pairs[i][1])
+        paths = fuzz_paths(data)
+        if op == "giant":
+            path = rng.choice([p for p, v in paths if isinstance(v, str)] or [p for p, _ in paths])
+            new = "g" * 100000
+        else:
+            path = rng.choice([p for p, _ in paths[1:]] or [()])
+            new = rng.choice(FUZZ_WRONG)
+        log.append("event %d %s = %.40r" % (i, "/".join(map(str, path)) or "<root>", new))
+        pairs[i] = (pairs[i][0], fuzz_dumps(fuzz_set(data, path, new)))
+    return pairs
+
+
+def fuzz_byte_mutation(rng, data, log):
+    op = rng.choice(["truncate", "flip", "bad-utf8", "nul", "delete", "newline"])
+    i = rng.randrange(len(data) + 1)
+    if op == "truncate":
+        log.append("truncate at %d" % i)
+        return data[:i]
+    if op == "flip" and i < len(data):
+        bit = 1 << rng.randrange(8)
+        log.append("flip bit %d of byte %d" % (bit, i))
+        return data[:i] + bytes([data[i] ^ bit]) + data[i + 1:]
+    if op == "delete":
+        log.append("delete byte %d" % i)
+        return data[:i] + data[i + 1:]
+    if op == "newline":
+        log.append("newline at %d" % i)
+        return data[:i] + rng.choice([b"\n", b"\r", b"\n\n"]) + data[i:]
+    bad = rng.choice(FUZZ_BAD_BYTES) if op == "bad-utf8" else b"\x00"
+    log.append("insert %r at %d" % (bad, i))
+    return data[:i] + bad + data[i:]
+
+
+def fuzz_case(seed, index):
+    """The chunks and mutation log of case ``index`` of ``seed``: the same every run."""
+    rng = random.Random(seed * 1000003 + index)
+    name = rng.choice(sorted(TRANSCRIPTS))
+    log = [name]
+    pairs = TRANSCRIPTS[name]
+    if rng.random() < 0.3:
+        pairs = spaced(pairs)  # off the delta fast path
+        log.append("spaced")
+    for _ in range(rng.choice([0, 1, 1, 1, 2, 2, 3])):
+        pairs = fuzz_event_mutation(rng, pairs, log)
+    data = sse_of(pairs)
+    ending = rng.choice(["\n", "\n", "\r\n", "\r", "mixed"])
+    if ending == "mixed":
+        lines = data.split(b"\n")
+        data = b"".join(line + rng.choice([b"\n", b"\r\n", b"\r"]) for line in lines[:-1]) + lines[-1]
+    elif ending != "\n":
+        data = data.replace(b"\n", ending.encode())
+    log.append("line ends %r" % ending)
+    for _ in range(rng.choice([0, 0, 1, 1, 2])):
+        data = fuzz_byte_mutation(rng, data, log)
+    cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.choice([0, 1, 3, 10, 40])))) if data else []
+    chunks = [data[a:b] for a, b in zip([0] + cuts, cuts + [len(data)])]
+    log.append("%d chunks" % len(chunks))
+    return chunks, log
+
+
+def fuzz_start_texts(chunks):
+    """The text each text block of the final message started with (None for other blocks), in
+    content order. text_stream yields only what deltas add, as the SDK's does, so a block's
+    starting text is in the final message but never in the texts."""
+    acc, starts = cs.MessageAccumulator(), []
+    try:
+        for sse in cs.iter_sse(chunks):
+            event = cs.parse_event(sse)
+            acc.feed(event)
+            if event.type == "content_block_start":
+                block = acc.message.content[-1]
+                starts.append(block.text if block.type == "text" else None)
+    except cs.AnthropicError:
+        pass
+    return starts
+
+
+def fuzz_block_text(message, starts=()):
+    """``(text, None)``: the final message's text blocks joined; or ``(None, (class, detail))``
+    if its content is not a list of blocks that have a type (what ``get_final_text()`` and
+    every caller's loop read), or a text block's text is not a str."""
+    content = message.content
+    if not isinstance(content, list):
+        return None, ("final message content is not a list", "%.80r" % (content,))
+    texts = []
+    for position, block in enumerate(content):
+        if not isinstance(block, cs.BaseModel):
+            return None, ("final message content holds a non-block", "%.80r" % (block,))
+        kind = block.__dict__.get("type", type(block).__dict__.get("type", fuzz_block_text))
+        if kind is fuzz_block_text:  # block.type would raise AttributeError
+            return None, ("final message holds a block without a type", "%.80r" % (block,))
+        text = block.__dict__.get("text", "")
+        if kind == "text" and not isinstance(text, str):
+            return None, ("final message holds a text block whose text is not a str", "%.80r" % (block,))
+        if kind == "text":
+            start = starts[position] if position < len(starts) else None
+            texts.append(text[len(start):] if start and text.startswith(start) else text)
+    return "".join(texts), None
+
+
+def fuzz_signature(exc):
+    """What makes two failures the same bug: the exception type and where ours raised it."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith("claude_stream.py")]
+    where = "%s:%s" % (frames[-1].name, frames[-1].lineno) if frames else "test"
+    return "%s at %s" % (type(exc).__name__, where)
+
+
+def fuzz_check(run, snapshot, stats, starts=()):
+    """Run one case: None if the oracle holds, else (failure class, detail). ``stats`` counts
+    the outcomes, so a harness that fails every case (and so passes) is caught."""
+    try:
+        texts, final, after = run()
+    except cs.AnthropicError:
+        stats["raised"] = stats.get("raised", 0) + 1
+        try:
+            snapshot()  # what arrived before the failure stays readable
+        except Exception as exc:
+            return "%s reading the snapshot after the error" % fuzz_signature(exc), str(exc)[:200]
+        return None
+    except Exception as exc:  # noqa: BLE001 -- exactly what the oracle forbids
+        return fuzz_signature(exc), str(exc)[:200]
+    expected, problem = fuzz_block_text(final, starts)
+    if problem:
+        return problem
+    if not all(isinstance(t, str) for t in texts):
+        return "text_stream yielded a non-str", repr([t for t in texts if not isinstance(t, str)])[:200]
+    if "".join(texts) != expected:
+        return "texts differ from the final text", "%.100r != %.100r" % ("".join(texts), expected)
+    stats["completed"] = stats.get("completed", 0) + 1
+    return after
+
+
+def fuzz_sans_io(chunks, stats=None):
+    """iter_sse -> parse_event -> MessageAccumulator.feed, then cs.accumulate on the same events."""
+    acc = cs.MessageAccumulator()
+
+    def run():
+        texts = []
+        for sse in cs.iter_sse(chunks):
+            for out in acc.feed(cs.parse_event(sse)):
+                if isinstance(out, cs.TextEvent):
+                    texts.append(out.text)
+        if not acc.done:
+            raise cs.APIConnectionError("incomplete")  # as accumulate() and the streams say
+        final = acc.message
+        other = cs.accumulate(cs.parse_event(sse) for sse in cs.iter_sse(chunks))
+        after = None if other.to_dict() == final.to_dict() else ("accumulate() differs from feed()", "")
+        return texts, final, after
+
+    return fuzz_check(run, lambda: acc.message, {} if stats is None else stats, fuzz_start_texts(chunks))
+
+
+def fuzz_run_bounded(work, seconds):
+    """Run ``work()`` in a daemon thread; AssertionError (with its progress note) if it hangs."""
+    progress = {}
+    done = threading.Event()
+    outcome = []
+
+    def target():
+        try:
+            outcome.append(work(progress))
+        except BaseException as exc:  # handed back to the test
+            outcome.append(exc)
+        finally:
+            done.set()
+    threading.Thread(target=target, daemon=True, name="fuzz").start()
+    assert done.wait(seconds), "hang: no result after %.0f s in %s" % (seconds, progress.get("case"))
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def fuzz_minimize(chunks, kind):
+    """The case's bytes with every line removed that the failure ``kind`` does not need
+    (sans-IO, in one chunk); the bytes unchanged if the failure needs the chunking."""
+    def fails(lines):
+        problem = fuzz_sans_io([b"".join(lines)])
+        return problem is not None and problem[0] == kind
+    lines = b"".join(chunks).splitlines(True)
+    if len(lines) > 400 or not fails(lines):
+        return b"".join(chunks)
+    changed = True
+    while changed:
+        changed = False
+        for i in reversed(range(len(lines))):
+            if i < len(lines) and fails(lines[:i] + lines[i + 1:]):
+                del lines[i]
+                changed = True
+    return b"".join(lines)
+
+
+def fuzz_report(failures):
+    """One example of each distinct failure class, with what rebuilds it."""
+    classes = {}
+    for where, (kind, detail), log, chunks in failures:
+        classes.setdefault(kind, (where, detail, log, chunks, []))[4].append(where)
+    lines = ["%d failing case(s), %d distinct:" % (len(failures), len(classes))]
+    for kind, (where, detail, log, chunks, all_) in classes.items():
+        lines.append("- %s (%d cases), e.g. %s: %s\n    mutations: %s\n    minimal: %.600r"
+                     % (kind, len(all_), where, detail, "; ".join(log), fuzz_minimize(chunks, kind)))
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("seed", FUZZ_SEEDS)
+def test_fuzz_sans_io(seed):
+    stats = {}
+
+    def work(progress):
+        failures = []
+        for index in range(FUZZ_SANS_IO_CASES):
+            chunks, log = fuzz_case(seed, index)
+            progress["case"] = "fuzz_case(%d, %d): %s" % (seed, index, "; ".join(log))
+            problem = fuzz_sans_io(chunks, stats)
+            if problem:
+                failures.append(("fuzz_case(%d, %d)" % (seed, index), problem, log, chunks))
+        return failures
+    failures = fuzz_run_bounded(work, 30)
+    assert not failures, "%s\noutcomes of the other cases: %r" % (fuzz_report(failures), stats)
+    assert stats.get("completed", 0) >= FUZZ_SANS_IO_CASES // 5, stats  # the mutations leave some streams whole
+
+
+def fuzz_reply(cases):
+    """Plays the case the request names (its prompt), one write per fuzz chunk: chunked, or
+    for every third case close-delimited (``connection: close``, the body ends with the socket)."""
+    def reply(h, server):
+        chunks, chunked = cases[h.body["messages"][0]["content"]]
+        head(h, chunked=chunked)
+        for piece in chunks:
+            if piece:
+                chunk(h, piece, chunked)
+        if chunked:
+            h.wfile.write(b"0\r\n\r\n")
+    return reply
+
+
+class FuzzHang(Exception):
+    """A wire case timed out though the server had sent it all at once."""
+
+
+def fuzz_wire(client, key, mode, stats, starts=()):
+    params = dict(PARAMS, messages=[{"role": "user", "content": key}])
+    holder = []
+
+    def run():
+        started = time.monotonic()
+        try:
+            with client.messages.stream(**params) as stream:
+                holder.append(stream)
+                if mode == "text_stream":
+                    texts = list(stream.text_stream)
+                else:
+                    texts = [e.text for e in stream if isinstance(e, cs.TextEvent)]
+                final = stream.get_final_message()
+        except cs.APITimeoutError as exc:
+            raise FuzzHang("%s after %.1f s" % (exc, time.monotonic() - started)) from exc
+        took = time.monotonic() - started
+        return texts, final, ("slow", "%.1f s" % took) if took > 1.5 else None
+
+    def snapshot():
+        if holder:
+            holder[0].current_message_snapshot  # noqa: B018
+
+    return fuzz_check(run, snapshot, stats, starts)
+
+
+@pytest.mark.parametrize("seed", FUZZ_SEEDS)
+def test_fuzz_on_the_wire(serve, seed):
+    cases = {}
+    for index in range(FUZZ_WIRE_CASES):
+        # the wire cases are another slice of the same generator as the sans-IO ones
+        cases["fuzz_case(%d, %d)" % (seed, 10000 + index)] = fuzz_case(seed, 10000 + index)
+    server = serve(fuzz_reply({key: (chunks, i % 3 != 2) for i, (key, (chunks, _)) in enumerate(cases.items())}))
+    client = client_for(server, timeout=2)
+    stats = {}
+
+    def work(progress):
+        failures = []
+        for key, (chunks, log) in cases.items():
+            for mode in ("text_stream", "events"):
+                progress["case"] = "%s %s: %s" % (key, mode, "; ".join(log))
+                problem = fuzz_wire(client, key, mode, stats, fuzz_start_texts(chunks))
+                if problem:
+                    failures.append(("%s via %s" % (key, mode), problem, log, chunks))
+        return failures
+    failures = fuzz_run_bounded(work, 30)
+    assert not failures, "%s\noutcomes of the other cases: %r" % (fuzz_report(failures), stats)
+    assert stats.get("completed", 0) >= FUZZ_WIRE_CASES // 5, stats  # the server did play the cases
