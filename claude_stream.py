@@ -942,6 +942,7 @@ class MessageAccumulator:
         self._buffers: Dict[int, _Buffer] = {}  # growing text/thinking/JSON, by block index
         self._continuing: Optional[Tuple[int, bool]] = None  # see resume()
         self.begun = False  # something past message_start has been folded in
+        self._held: List[Any] = []  # see receive() and take_held()
         self.done = False
 
     @property
@@ -970,7 +971,6 @@ class MessageAccumulator:
         events, texts = want == "events", want == "texts"
         fast = self._continuing is None
         grow = self._grow
-        held = None  # message_start waits for the next event: an error event may yet retry the request
         for sse in frames:
             fields = _delta_fields(sse.data) if fast else None
             if fields is not None:
@@ -987,11 +987,10 @@ class MessageAccumulator:
                 for item in self.feed(event):
                     if events:
                         if item.type == "message_start" and not self.begun:
-                            held = item
+                            self._held.append(item)  # until the next event: an error event may yet retry
                             continue
-                        if held is not None:
-                            yield held
-                            held = None
+                        if self._held:
+                            yield from self.take_held()
                         yield item
                     elif texts and item.__class__ is TextEvent:  # derived, never a server event named "text"
                         yield item.text
@@ -1012,9 +1011,15 @@ class MessageAccumulator:
             raise _bad_stream("a %s event with a field of the wrong shape (%s: %s)"
                               % (event.type, type(exc).__name__, exc)) from exc
 
+    def take_held(self) -> List[Any]:
+        """The ``message_start`` that ``receive(..., "events")`` holds back until the event after
+        it (an ``error`` event there may retry the request, which the reader then never sees)."""
+        held, self._held = self._held, []
+        return held
+
     def discard(self) -> None:
         """Forget the message: its request goes out again, before anything past ``message_start``."""
-        self._message, self._buffers, self._continuing = None, {}, None
+        self._message, self._buffers, self._continuing, self._held = None, {}, None, []
         self.begun = self.done = False
 
     def resume(self, text: str) -> None:
@@ -1070,6 +1075,7 @@ class MessageAccumulator:
             self._message = Message._from(msg.to_dict())  # a copy: deltas must not touch the event
             if not isinstance(self._message.__dict__.get("content"), list):  # absent or null
                 self._message.content = []
+            self.begun = bool(self._message.content)  # blocks already: deltas may follow at once
         return [event]
 
     def _on_block_start(self, event: RawContentBlockStartEvent) -> List[Any]:
@@ -2073,6 +2079,9 @@ class MessageStream(_Streaming):
                 body.end(acc.done)
                 life.ended()
             except (APIStatusError, APIConnectionError) as exc:  # an error event, or the connection
+                body.close()
+                if isinstance(exc, APIConnectionError) and want == "events":
+                    yield from acc.take_held()  # it arrived: only an error event's retry forgets it
                 if not self._renewed(_blamed(exc, body.response)):
                     return
             except GeneratorExit:  # the reader was set aside, not the stream
@@ -2434,7 +2443,14 @@ class AsyncMessageStream(AsyncStream):
             try:
                 event = await super().__anext__()
             except (APIStatusError, APIConnectionError) as exc:  # an error event, or the connection
-                if not await self._renewed(exc):
+                if isinstance(exc, APIConnectionError):
+                    self._pending, self._held = self._held, []  # it arrived: only a retry forgets it
+                try:
+                    renewed = await self._renewed(exc)
+                except BaseException:
+                    self._pending = []  # nothing comes out of a failed stream
+                    raise
+                if not renewed:
                     raise StopAsyncIteration from None
                 continue
             try:
@@ -2463,7 +2479,9 @@ class AsyncMessageStream(AsyncStream):
                 return False
             life.failed()
             raise
-        self._items, self._held, self._retries = None, [], body.retries
+        self._items, self._retries = None, body.retries
+        if asked["prefill"] is None:
+            self._held = []
         return resume.answered(life, self._accumulator, Stream(body), asked)
 
     async def __stream_text__(self) -> Any:
