@@ -52,9 +52,12 @@ __all__ = [
     # errors
     "AnthropicError", "APIError", "APIConnectionError", "APITimeoutError",
     "APIResponseValidationError", "APIStatusError", "BadRequestError",
-    "AuthenticationError", "PermissionDeniedError", "NotFoundError", "ConflictError",
+    "AuthenticationError", "PaymentRequiredError", "PermissionDeniedError", "NotFoundError",
+    "RequestTimeoutError", "ConflictError", "PreconditionFailedError", "ContentTooLargeError",
     "RequestTooLargeError", "UnprocessableEntityError", "RateLimitError",
-    "InternalServerError", "OverloadedError",
+    "RequestHeaderFieldsTooLargeError", "ClientClosedRequestError", "InternalServerError",
+    "HTTPNotImplementedError", "ServiceUnavailableError", "GatewayTimeoutError",
+    "DeadlineExceededError", "OverloadedError",
     # models
     "BaseModel", "Message", "Usage", "MessageDeltaUsage", "CacheCreation", "ServerToolUsage",
     "TextBlock", "ThinkingBlock", "RedactedThinkingBlock", "ToolUseBlock",
@@ -155,22 +158,37 @@ class APIStatusError(APIError):
         self.type = error.get("type") if isinstance(error, dict) else None
 
 
+# The SDK's (2.12) status classes and their tree: 501, 503, 504 and 529 are server errors too.
 class BadRequestError(APIStatusError): """HTTP 400."""
 class AuthenticationError(APIStatusError): """HTTP 401."""
+class PaymentRequiredError(APIStatusError): """HTTP 402."""
 class PermissionDeniedError(APIStatusError): """HTTP 403."""
 class NotFoundError(APIStatusError): """HTTP 404."""
+class RequestTimeoutError(APIStatusError): """HTTP 408."""
 class ConflictError(APIStatusError): """HTTP 409."""
-class RequestTooLargeError(APIStatusError): """HTTP 413."""
+class PreconditionFailedError(APIStatusError): """HTTP 412."""
+class ContentTooLargeError(APIStatusError): """HTTP 413."""
 class UnprocessableEntityError(APIStatusError): """HTTP 422."""
 class RateLimitError(APIStatusError): """HTTP 429."""
+class RequestHeaderFieldsTooLargeError(APIStatusError): """HTTP 431."""
+class ClientClosedRequestError(APIStatusError): """HTTP 499."""
 class InternalServerError(APIStatusError): """HTTP 500 and above."""
+class HTTPNotImplementedError(InternalServerError): """HTTP 501."""
+class ServiceUnavailableError(InternalServerError): """HTTP 503."""
+class GatewayTimeoutError(InternalServerError): """HTTP 504."""
 class OverloadedError(InternalServerError): """HTTP 529: the API is overloaded."""
 
 
+RequestTooLargeError = ContentTooLargeError  # the SDK's older names for the same classes
+DeadlineExceededError = GatewayTimeoutError
+
 _STATUS_ERRORS = {
-    400: BadRequestError, 401: AuthenticationError, 403: PermissionDeniedError,
-    404: NotFoundError, 409: ConflictError, 413: RequestTooLargeError,
-    422: UnprocessableEntityError, 429: RateLimitError, 529: OverloadedError,
+    400: BadRequestError, 401: AuthenticationError, 402: PaymentRequiredError,
+    403: PermissionDeniedError, 404: NotFoundError, 408: RequestTimeoutError, 409: ConflictError,
+    412: PreconditionFailedError, 413: ContentTooLargeError, 422: UnprocessableEntityError,
+    429: RateLimitError, 431: RequestHeaderFieldsTooLargeError, 499: ClientClosedRequestError,
+    501: HTTPNotImplementedError, 503: ServiceUnavailableError, 504: GatewayTimeoutError,
+    529: OverloadedError,
 }
 
 # An ``error`` event arrives on a 200 response; its ``error.type`` names the status it

@@ -3922,3 +3922,33 @@ def test_async_message_start_reaches_the_reader_when_a_drop_follows_it(serve):
             return [e.type async for e in stream]
     types = asyncio.run(main())
     assert types[0] == "message_start", types
+
+
+# The status classes of SDK 2.12 (anthropic._error_classes.ERROR_CLASSES with no error_code):
+# status -> (class name, the class it derives from).
+SDK_STATUS_CLASSES = {
+    400: ("BadRequestError", "APIStatusError"), 401: ("AuthenticationError", "APIStatusError"),
+    402: ("PaymentRequiredError", "APIStatusError"), 403: ("PermissionDeniedError", "APIStatusError"),
+    404: ("NotFoundError", "APIStatusError"), 408: ("RequestTimeoutError", "APIStatusError"),
+    409: ("ConflictError", "APIStatusError"), 412: ("PreconditionFailedError", "APIStatusError"),
+    413: ("ContentTooLargeError", "APIStatusError"), 422: ("UnprocessableEntityError", "APIStatusError"),
+    429: ("RateLimitError", "APIStatusError"), 431: ("RequestHeaderFieldsTooLargeError", "APIStatusError"),
+    499: ("ClientClosedRequestError", "APIStatusError"), 500: ("InternalServerError", "APIStatusError"),
+    501: ("HTTPNotImplementedError", "InternalServerError"), 502: ("InternalServerError", "APIStatusError"),
+    503: ("ServiceUnavailableError", "InternalServerError"), 504: ("GatewayTimeoutError", "InternalServerError"),
+    529: ("OverloadedError", "InternalServerError"),
+}
+
+
+@pytest.mark.parametrize("code", sorted(SDK_STATUS_CLASSES))
+def test_each_status_raises_the_sdk_class_by_its_sdk_name(serve, code):
+    name, parent = SDK_STATUS_CLASSES[code]
+    server = serve(status(code, headers=[("x-should-retry", "false")]))
+    with pytest.raises(getattr(cs, name)) as info:
+        client_for(server).messages.create(**PARAMS)
+    assert type(info.value).__name__ == name and type(info.value).__mro__[1].__name__ == parent
+    assert info.value.status_code == code and isinstance(info.value, cs.APIStatusError)
+
+
+def test_old_sdk_names_are_the_same_classes():
+    assert cs.RequestTooLargeError is cs.ContentTooLargeError and cs.DeadlineExceededError is cs.GatewayTimeoutError
