@@ -736,10 +736,8 @@ def _loads(text: str) -> Any:
 
 
 _DELTA_HEAD = '{"type":"content_block_delta","index":'
-_DELTA_MIDS = [(',"delta":{"type":"%s","%s":"' % (kind, field), kind)
-               for kind, field in (("text_delta", "text"), ("thinking_delta", "thinking"),
-                                   ("input_json_delta", "partial_json"))]
 _DELTA_FIELD = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
+_DELTA_MIDS = [(',"delta":{"type":"%s","%s":"' % (kind, field), kind) for kind, field in _DELTA_FIELD.items()]
 
 
 def _delta_fields(data: str) -> Optional[Tuple[int, str, str]]:
@@ -937,13 +935,13 @@ _lazy_snapshot(ThinkingEvent, lambda src: src[0].value()[:src[1]])
 _lazy_snapshot(InputJsonEvent, _input_snapshot)
 
 _TOOL_INPUT_BLOCKS = ("tool_use", "server_tool_use", "mcp_tool_use")
-_GROWN_FIELD = {"text": "text", "thinking": "thinking"}  # block type -> the str its deltas grow
 # delta type -> (block types it grows, the field it carries, the derived event)
-_GROWING = {
-    "text_delta": (("text",), "text", TextEvent),
-    "thinking_delta": (("thinking",), "thinking", ThinkingEvent),
-    "input_json_delta": (_TOOL_INPUT_BLOCKS, "partial_json", InputJsonEvent),
-}
+_GROWING = {kind: (blocks, _DELTA_FIELD[kind], derived) for kind, blocks, derived in (
+    ("text_delta", ("text",), TextEvent), ("thinking_delta", ("thinking",), ThinkingEvent),
+    ("input_json_delta", _TOOL_INPUT_BLOCKS, InputJsonEvent))}
+# block type -> the str field its deltas grow (tool input grows JSON text, not a block field)
+_GROWN_FIELD = {block: field for blocks, field, _ in _GROWING.values() if field != "partial_json"
+                for block in blocks}
 
 
 class MessageAccumulator:
@@ -2832,13 +2830,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         con.say(_error_line(err))
         return 1
     except Exception as exc:  # a bug of ours: still one line, never a traceback or a secret
-        _quietly(con.end_line)
-        text = "%s: %s" % (type(exc).__name__, exc)
-        for secret in (os.environ.get("ANTHROPIC_API_KEY"), os.environ.get("ANTHROPIC_AUTH_TOKEN")):
-            if secret:
-                text = text.replace(secret, "***")
-        con.say("error: unexpected %s (please report it)" % text)
-        return 1
+        return _unexpected(exc, con)
+
+
+def _unexpected(exc: Exception, con: _Console) -> int:
+    _quietly(con.end_line)
+    text = "%s: %s" % (type(exc).__name__, exc)
+    for secret in (os.environ.get("ANTHROPIC_API_KEY"), os.environ.get("ANTHROPIC_AUTH_TOKEN")):
+        if secret:
+            text = text.replace(secret, "***")
+    con.say("error: unexpected %s (please report it)" % text)
+    return 1
 
 
 def _cli_client(args: Any, con: _Console) -> Anthropic:

@@ -2057,6 +2057,12 @@ def test_async_cancel_of_a_stalled_request_closes_it_at_once(serve, how):
 def test_cancelling_an_async_stream_frees_its_thread_and_connection(serve):
     server = serve(sse(HELLO, pause_after=3, pause=10))
     baseline = threading.active_count()
+    seen = texts_until_timeout(server, 0.3)
+    assert seen == ["Hello"] and wait_threads(baseline) == baseline
+
+
+def texts_until_timeout(server, seconds):
+    """The texts an async message stream gave before ``asyncio.wait_for`` cancelled it."""
     seen = []
 
     async def consume():
@@ -2066,9 +2072,9 @@ def test_cancelling_an_async_stream_frees_its_thread_and_connection(serve):
 
     async def main():
         with pytest.raises(asyncio.TimeoutError):
-            await asyncio.wait_for(consume(), 0.3)
+            await asyncio.wait_for(consume(), seconds)
     asyncio.run(main())
-    assert seen == ["Hello"] and wait_threads(baseline) == baseline
+    return seen
 
 
 MESSAGE_BODY = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
@@ -3196,18 +3202,8 @@ def test_raw_stream_close_hangs_up_a_close_delimited_stream(serve):
 def test_async_wait_for_timeout_hangs_up_a_close_delimited_stream(serve):
     reply = held_close_delimited(HELD)
     server = serve(reply)
-    seen = []
-
-    async def consume():
-        async with async_client(server).messages.stream(**PARAMS) as stream:
-            async for text in stream.text_stream:
-                seen.append(text)
-
-    async def main():
-        with pytest.raises(asyncio.TimeoutError):
-            await asyncio.wait_for(consume(), 0.3)
     started = time.monotonic()
-    asyncio.run(main())
+    seen = texts_until_timeout(server, 0.3)
     assert seen == ["Hello"]
     assert reply.hung_up.wait(1.5), "the cancelled async stream kept the socket open"
     assert reply.hung_up_at - started < 0.3 + 1.0
