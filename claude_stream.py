@@ -1288,6 +1288,14 @@ def _retry_after(headers: Mapping[str, str], now: float) -> Optional[float]:
         return None
 
 
+def _retry_rule(error: APIError) -> Tuple[bool, Mapping[str, str]]:
+    """Whether a failed try may be retried, and the headers that may say how long to wait."""
+    if isinstance(error, APIStatusError):
+        headers = error.response.headers if error.response is not None else {}
+        return _should_retry(error.status_code or 0, headers), headers
+    return _should_retry_connection(error), {}  # type: ignore[arg-type]
+
+
 def _should_retry_connection(error: APIConnectionError) -> bool:
     """A connection failure retries unless retrying cannot fix it: a certificate the trust
     store refuses, or a proxy that refuses the tunnel."""
@@ -1699,8 +1707,8 @@ def _masked(headers: Mapping[str, str]) -> Dict[str, str]:
     return {k: "***" if k.lower() in _SECRET_HEADERS else v for k, v in headers.items()}
 
 
-class Anthropic:
-    """A client for the Messages API: ``client.messages.stream(...)`` / ``.create(...)``.
+class _Client:
+    """What ``Anthropic`` and ``AsyncAnthropic`` share: their settings, headers and request shape.
 
     Safe to share between threads. Finished connections are kept and reused; ``proxy`` is
     a URL, None for a direct connection, or (by default) what the environment says.
@@ -1728,14 +1736,18 @@ class Anthropic:
         self.max_line_size = max_line_size
         self._transport = _Transport(self.base_url, ssl_context, proxy, max_line_size)
         self.on_retry = on_retry  # (error, delay, retry number, max_retries), before each wait
-        self.messages = Messages(self)
+        self.messages = self._messages()
         self.beta = _Beta(self.messages)
 
-    def __repr__(self) -> str:
-        return "Anthropic(base_url=%r, api_key=%r, auth_token=%r, proxy=%r)" % (
-            _redact_url(self.base_url), _mask(self.api_key), _mask(self.auth_token), self._transport.proxy)
+    def _messages(self) -> Any:
+        raise NotImplementedError
 
-    def with_options(self, **changes: Any) -> "Anthropic":
+    def __repr__(self) -> str:
+        return "%s(base_url=%r, api_key=%r, auth_token=%r, proxy=%r)" % (
+            type(self).__name__, _redact_url(self.base_url), _mask(self.api_key), _mask(self.auth_token),
+            self._transport.proxy)
+
+    def with_options(self, **changes: Any) -> Any:
         """A copy of this client with some constructor arguments changed."""
         args = dict(api_key=self.api_key, auth_token=self.auth_token, base_url=self.base_url,
                     timeout=self.timeout, max_retries=self.max_retries, proxy=self.proxy,
@@ -1745,16 +1757,6 @@ class Anthropic:
         return type(self)(**args)
 
     copy = with_options
-
-    def close(self) -> None:
-        """Close the kept connections (streams still open keep theirs)."""
-        self._transport.pool.clear()
-
-    def __enter__(self) -> "Anthropic":
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
 
     def _headers(self, extra: Optional[Mapping[str, Optional[str]]]) -> Dict[str, str]:
         headers = {"accept": "application/json", "content-type": "application/json",
@@ -1778,6 +1780,42 @@ class Anthropic:
                 "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN), or pass api_key= to Anthropic()")
         return headers
 
+    def _request(self, path: str, body: Dict[str, Any], extra_headers: Any, extra_query: Any,
+                 timeout: Any) -> Tuple[str, bytes, Dict[str, str], Tuple[float, float]]:
+        """The target, body bytes, headers and (connect, read) timeouts of a POST."""
+        target = self._transport.prefix + path + ("?" + urlencode(extra_query) if extra_query else "")
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        return target, data, self._headers(extra_headers), _timeouts(self.timeout if timeout is None else timeout)
+
+    def _next_try(self, error: APIError, retry: bool, asked: Mapping[str, str], retries: int,
+                  started: float) -> float:
+        """After a failed try: re-raise ``error`` if it may not be retried, else the seconds to wait."""
+        if not retry or retries >= self.max_retries:
+            _log(20, "request failed after %.3f s: %s", time.monotonic() - started, error)
+            raise error
+        delay = _retry_delay(retries, asked)
+        _log(20, "retrying in %.2f s (%d of %d) after: %s", delay, retries + 1, self.max_retries, error)
+        if self.on_retry is not None:
+            self.on_retry(error, delay, retries + 1, self.max_retries)
+        return delay
+
+
+class Anthropic(_Client):
+    """A client for the Messages API: ``client.messages.stream(...)`` / ``.create(...)``."""
+
+    def _messages(self) -> "Messages":
+        return Messages(self)
+
+    def close(self) -> None:
+        """Close the kept connections (streams still open keep theirs)."""
+        self._transport.pool.clear()
+
+    def __enter__(self) -> "Anthropic":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
     def _post(self, path: str, body: Dict[str, Any], *, stream: bool, extra_headers: Any = None,
               extra_query: Any = None, timeout: Any = None, cancel: Optional[_Cancel] = None,
               retries: int = 0, after: Optional[APIStatusError] = None) -> Any:
@@ -1786,21 +1824,14 @@ class Anthropic:
         ``retries`` were taken already; ``after`` is an ``error`` event that ended an earlier
         try of this request before its answer began, to be retried (or raised) first.
         """
-        headers = self._headers(extra_headers)
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        transport = self._transport
-        target = transport.prefix + path + ("?" + urlencode(extra_query) if extra_query else "")
-        timeouts = _timeouts(self.timeout if timeout is None else timeout)
-        cancel = cancel or _Cancel()
+        target, data, headers, timeouts = self._request(path, body, extra_headers, extra_query, timeout)
+        transport, cancel = self._transport, cancel or _Cancel()
         error: Optional[APIError] = after
-        retry, asked, started = after is not None and _should_retry(after.status_code or 0, {}), {}, time.monotonic()
+        (retry, asked), started = _retry_rule(after) if after else (False, {}), time.monotonic()
         while True:
             if error is not None:
-                if not retry or retries >= self.max_retries:
-                    _log(20, "request failed after %.3f s: %s", time.monotonic() - started, error)
-                    raise error
+                cancel.event.wait(self._next_try(error, retry, asked, retries, started))
                 retries += 1
-                self._wait_to_retry(error, _retry_delay(retries - 1, asked), retries, cancel)
             if cancel.event.is_set():
                 raise APIConnectionError("the request was cancelled")
             started = time.monotonic()
@@ -1810,16 +1841,8 @@ class Anthropic:
                 _log(10, "-> %s in %.3f s (request-id %s)", response.status, time.monotonic() - started,
                      response.getheader("request-id"))
                 return transport.body(conn, response, retries) if stream else (response, content)
-            except APIStatusError as exc:
-                error, retry, asked = exc, _should_retry(exc.status_code or 0, exc.response.headers), exc.response.headers
-            except APIConnectionError as exc:
-                error, retry, asked = exc, _should_retry_connection(exc), {}
-
-    def _wait_to_retry(self, error: APIError, delay: float, retries: int, cancel: _Cancel) -> None:
-        _log(20, "retrying in %.2f s (%d of %d) after: %s", delay, retries, self.max_retries, error)
-        if self.on_retry is not None:
-            self.on_retry(error, delay, retries, self.max_retries)
-        cancel.event.wait(delay)
+            except (APIStatusError, APIConnectionError) as exc:
+                error, (retry, asked) = exc, _retry_rule(exc)
 
 
 class _Beta:
@@ -1827,6 +1850,46 @@ class _Beta:
 
     def __init__(self, messages: Any) -> None:
         self.messages = messages
+
+
+def _message_request(params: Dict[str, Any], stream: bool) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The JSON body of a Messages call, and its per-call options (headers, query, timeout)."""
+    params = dict(params)
+    extra_headers, extra_body = params.pop("extra_headers", None), params.pop("extra_body", None)
+    options = {"extra_query": params.pop("extra_query", None), "timeout": params.pop("timeout", None)}
+    betas = params.pop("betas", None)
+    if betas:
+        extra_headers = dict(extra_headers or {}, **{"anthropic-beta": ",".join(betas)})
+    body = dict(params, **({"stream": True} if stream else {}))
+    body.update(extra_body or {})
+    return body, dict(options, extra_headers=extra_headers)
+
+
+def _prefilled(params: Dict[str, Any], prefill: str) -> Dict[str, Any]:
+    """``params`` with ``prefill`` as (the end of) an assistant turn, for ``max_resumes``."""
+    messages = list(params["messages"])
+    last = messages[-1] if messages else {}
+    if last.get("role") == "assistant":  # the caller's own prefill comes first
+        content = last["content"]
+        content = content + prefill if isinstance(content, str) else (
+            list(content) + [{"type": "text", "text": prefill}])
+        messages[-1] = dict(last, content=content)
+    else:
+        messages.append({"role": "assistant", "content": prefill})
+    return dict(params, messages=messages)
+
+
+def _message_of(response: Any, content: bytes) -> Message:
+    """The ``Message`` of a non-streaming response body."""
+    try:
+        data = json.loads(content)
+    except ValueError as exc:
+        raise APIResponseValidationError(
+            "response is not JSON: %r" % content[:200].decode("utf-8", "replace"),
+            response=response, body=content) from exc
+    if not isinstance(data, dict):
+        raise APIResponseValidationError("response is not a JSON object", response=response, body=data)
+    return Message._from(data)
 
 
 class Messages:
@@ -1840,19 +1903,9 @@ class Messages:
         """Send a request: a ``Stream`` of raw events if ``stream=True``, else the ``Message``."""
         params.update(extra_headers=extra_headers, extra_query=extra_query, extra_body=extra_body,
                       timeout=timeout)
-        return Stream(self._send(params, stream=True)) if stream else self._create(params)
-
-    def _create(self, params: Dict[str, Any], cancel: Optional[_Cancel] = None) -> Message:
-        response, content = self._send(params, stream=False, cancel=cancel)
-        try:
-            data = json.loads(content)
-        except ValueError as exc:
-            raise APIResponseValidationError(
-                "response is not JSON: %r" % content[:200].decode("utf-8", "replace"),
-                response=response, body=content) from exc
-        if not isinstance(data, dict):
-            raise APIResponseValidationError("response is not a JSON object", response=response, body=data)
-        return Message._from(data)
+        if stream:
+            return Stream(self._send(params, stream=True))
+        return _message_of(*self._send(params, stream=False))
 
     def stream(self, *, max_resumes: int = 0, **params: Any) -> "MessageStreamManager":
         """A context manager that sends the request on ``with`` and yields a ``MessageStream``.
@@ -1865,35 +1918,16 @@ class Messages:
         return MessageStreamManager(lambda: MessageStream(self._send(params, stream=True), resume=resume))
 
     def _send(self, params: Dict[str, Any], stream: bool, cancel: Optional[_Cancel] = None, **retry: Any) -> Any:
-        """POST ``params`` (the per-call options among them) to the Messages endpoint: the
-        ``_Body`` of a stream, else ``(response, content)``."""
-        params = dict(params)
-        extra_headers, extra_body = params.pop("extra_headers", None), params.pop("extra_body", None)
-        extra_query, timeout = params.pop("extra_query", None), params.pop("timeout", None)
-        betas = params.pop("betas", None)
-        if betas:
-            extra_headers = dict(extra_headers or {}, **{"anthropic-beta": ",".join(betas)})
-        body = dict(params, **({"stream": True} if stream else {}))
-        body.update(extra_body or {})
-        return self._client._post("/v1/messages", body, stream=stream, extra_headers=extra_headers,
-                                  extra_query=extra_query, timeout=timeout, cancel=cancel, **retry)
+        """POST ``params`` (the per-call options among them): a stream's ``_Body``, else ``(response, content)``."""
+        body, options = _message_request(params, stream)
+        return self._client._post("/v1/messages", body, stream=stream, cancel=cancel, **options, **retry)
 
     def _restart(self, params: Dict[str, Any]) -> Callable[..., _Body]:
         """The same streaming request again: as it was (``prefill`` None, after an early
         ``error`` event), or with ``prefill`` as (the end of) an assistant turn (``max_resumes``)."""
         def restart(prefill: Optional[str], cancel: _Cancel, **retry: Any) -> _Body:
-            if prefill is None:
-                return self._send(params, stream=True, cancel=cancel, **retry)
-            messages = list(params["messages"])
-            last = messages[-1] if messages else {}
-            if last.get("role") == "assistant":  # the caller's own prefill comes first
-                content = last["content"]
-                content = content + prefill if isinstance(content, str) else (
-                    list(content) + [{"type": "text", "text": prefill}])
-                messages[-1] = dict(last, content=content)
-            else:
-                messages.append({"role": "assistant", "content": prefill})
-            return self._send(dict(params, messages=messages), stream=True, cancel=cancel)
+            again = params if prefill is None else _prefilled(params, prefill)
+            return self._send(again, stream=True, cancel=cancel, **retry)
         return restart
 
 
@@ -2544,7 +2578,7 @@ class AsyncMessages:
         if stream:
             body = await _in_thread(lambda cancel: self._messages._send(params, stream=True, cancel=cancel))
             return AsyncStream(Stream(body))
-        return await _in_thread(lambda cancel: self._messages._create(params, cancel))
+        return await _in_thread(lambda cancel: _message_of(*self._messages._send(params, stream=False, cancel=cancel)))
 
     def stream(self, *, max_resumes: int = 0, **params: Any) -> AsyncMessageStreamManager:
         """As ``Messages.stream``, ``max_resumes`` included."""
