@@ -1380,6 +1380,32 @@ def _decode_body(data: bytes) -> Any:
         return text
 
 
+def _check_status(response: Any, content: bytes) -> None:
+    """Raise the status error of a response that is not a 2xx (a redirect is never followed:
+    the key must not go to another host)."""
+    status = response.status
+    if status >= 300:
+        body = _decode_body(content) if status >= 400 else (
+            "redirect to %s not followed (check base_url)" % (response.getheader("location") or "?"))
+        raise _status_error(status, body, response=response, request_id=response.getheader("request-id"))
+
+
+def _is_event_stream(response: Any) -> bool:
+    return _content_type(response) == "text/event-stream"
+
+
+def _content_type(response: Any) -> str:
+    return (response.getheader("content-type") or "").split(";")[0].strip().lower()
+
+
+def _not_event_stream(response: Any, start: bytes) -> APIResponseValidationError:
+    """A 200 that is not SSE (a captive portal, a misrouted gateway) is refused, not parsed."""
+    return APIResponseValidationError(
+        "expected an event stream (text/event-stream) but got %r; the body starts: %r"
+        % (_content_type(response) or "no content-type", start[:200].decode("utf-8", "replace")),
+        response=response)
+
+
 class _Proxy:
     """An HTTP proxy from a URL; its credentials go only into ``Proxy-Authorization``."""
 
@@ -1516,6 +1542,7 @@ class _Cancel:
         self.event = threading.Event()
         self.lock = threading.Lock()
         self.conn: Optional[_Connection] = None
+        self.wake: Optional[Callable[[], None]] = None  # ends an async wait between retries
 
     def watch(self, conn: _Connection) -> _Connection:
         with self.lock:
@@ -1536,6 +1563,9 @@ class _Cancel:
             conn, self.conn = self.conn, None
         if conn is not None:
             conn.close()
+        wake = self.wake
+        if wake is not None:
+            wake()
 
 
 class _Pool:
@@ -1583,13 +1613,17 @@ class _Body:
                  retries: int = 0) -> None:
         self.response = response
         self.retries = retries  # taken by the request before this answer came
+        self.decoder = SSEDecoder(max_line_size)
         self._conn, self._pool = conn, pool
         self._given = False  # the connection went back to the pool: no longer ours to close
-        self.frames = self._frames(SSEDecoder(max_line_size))
+        self._frames: Optional[Iterator[ServerSentEvent]] = None
 
-    def _frames(self, decoder: SSEDecoder) -> Iterator[ServerSentEvent]:
-        for chunk in self._conn.iter_bytes(self.response):
-            yield from decoder.feed(chunk)
+    @property
+    def frames(self) -> Iterator[ServerSentEvent]:
+        """The body's frames as they arrive: one iterator, so readers may take turns on it."""
+        if self._frames is None:
+            self._frames = (sse for chunk in self._conn.iter_bytes(self.response) for sse in self.decoder.feed(chunk))
+        return self._frames
 
     def end(self, complete: bool) -> None:
         """The body has ended: ``APIConnectionError`` unless ``complete``, else the connection is reusable."""
@@ -1659,13 +1693,14 @@ class _Transport:
             status, content = response.status, b""
             if status >= 300 or not stream:
                 content = _read_body(response, self.max_line_size)
-            if status >= 300:  # a redirect is never followed: the key must not go to another host
-                body = _decode_body(content) if status >= 400 else (
-                    "redirect to %s not followed (check base_url)" % (response.getheader("location") or "?"))
-                raise _status_error(status, body, response=response,
-                                    request_id=response.getheader("request-id"))
-            if stream:
-                self._check_event_stream(response)
+            _check_status(response, content)
+            if stream and not _is_event_stream(response):
+                start = b""
+                try:
+                    start = response.read1(512)
+                except _TRANSPORT_ERRORS:
+                    pass
+                raise _not_event_stream(response, start)
             cancel.release()
             if not stream:
                 self.pool.give(conn, response)
@@ -1673,20 +1708,6 @@ class _Transport:
         except BaseException:
             conn.close()
             raise
-
-    def _check_event_stream(self, response: Any) -> None:
-        """A 200 that is not SSE (a captive portal, a misrouted gateway) is refused, not parsed."""
-        kind = (response.getheader("content-type") or "").split(";")[0].strip().lower()
-        if kind == "text/event-stream":
-            return
-        start = b""
-        try:
-            start = response.read1(512)
-        except _TRANSPORT_ERRORS:
-            pass
-        raise APIResponseValidationError(
-            "expected an event stream (text/event-stream) but got %r; the body starts: %r"
-            % (kind or "no content-type", start[:200].decode("utf-8", "replace")), response=response)
 
     def body(self, conn: _Connection, response: Any, retries: int) -> _Body:
         """The streaming body of a 2xx response, ready to read."""
@@ -2152,8 +2173,8 @@ class MessageStream(_Streaming):
         cancel = self._life.renewing()
         try:
             body = self._resume.send(asked, cancel)
-        except APIError:
-            if self._life.state == "closed":
+        except BaseException as exc:
+            if self._life.state == "closed" and isinstance(exc, APIError):
                 return False
             self._life.failed()
             raise
@@ -2247,8 +2268,6 @@ class MessageStreamManager:
 # ``background()`` moves the reading of a stream into a daemon thread that feeds a bounded
 # queue: a slow consumer never stalls the socket into a timeout, and the thread blocks once
 # ``maxsize`` items wait, so memory stays bounded and TCP flow control slows the server.
-# ``AsyncAnthropic`` is the same client seen through it: the event loop only ever takes
-# items that are already there, and is woken by the producer, never by polling.
 
 _END = object()
 
@@ -2328,10 +2347,6 @@ class background:
             raise item
         raise StopIteration
 
-    def ready(self) -> bool:
-        """True if ``get(timeout=0)`` would not raise ``queue.Empty``."""
-        return self._done or not self._items.empty()
-
     def close(self) -> None:
         """Stop the producer, close the source and wait (briefly) for the thread to end."""
         if self._stop.is_set():
@@ -2372,175 +2387,582 @@ class background:
 
 # -- Async --------------------------------------------------------------------------------
 #
-# ``AsyncAnthropic`` is the same client seen through ``background()``: each request runs in a
-# thread, and the event loop only ever takes events that are already there, woken by the
-# producer, never by polling.
+# ``AsyncAnthropic`` on asyncio itself: no thread, no executor. A connection is a small
+# protocol object (``_Pipe``) that keeps what arrives until it is read, so one read hands
+# over everything the socket had, and the SSE decoder and the accumulator -- the same
+# sans-IO core as the sync client's -- turn it into events in one step. HTTP/1.1 framing is
+# read by ``_Framing`` (sans-IO too). asyncio is imported only when an async client is used.
 
-async def _in_thread(function: Callable[[_Cancel], Any], cancel: Optional[_Cancel] = None) -> Any:
-    """Run a blocking request in its own daemon thread.
+_MAX_HEADERS, _MAX_LINE = 100, 65536  # http.client's limits, so both clients refuse the same heads
+_PIPE_HIGH = 1024 * 1024  # buffered bytes at which reading pauses: TCP flow control slows the server
 
-    Cancelling the wait calls the request off (no more retries, the connection closed) and
-    closes whatever it still returns.
+
+class _Headers(dict):  # type: ignore[type-arg]
+    """Response headers by lower-case name; ``get`` ignores case, as http.client's does."""
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return dict.get(self, name.lower(), default)
+
+
+class _Framing:
+    """A response body's framing, sans-IO: ``feed(wire bytes)`` returns the content they carry.
+
+    Chunked, ``content-length`` or close-delimited (RFC 9112, section 6). ``done`` turns
+    true at the end of the body; ``extra`` holds any bytes after it.
     """
+
+    def __init__(self, headers: _Headers, status: int) -> None:
+        self.chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        length = headers.get("content-length")
+        self.left: Optional[int] = None  # content bytes still to come: the body's or the chunk's
+        if not self.chunked and length is not None:
+            if not length.strip().isdigit():
+                raise ValueError("invalid content-length %r" % length)
+            self.left = int(length)
+        if status in (204, 304):
+            self.left, self.chunked = 0, False
+        self.done = self.left == 0
+        self.extra = b""
+        self._state, self._line = "size", b""  # chunked: which line comes next, and its start
+
+    def feed(self, data: bytes) -> bytes:
+        if self.done:
+            self.extra += data
+            return b""
+        if self.chunked:
+            return self._chunks(data)
+        if self.left is None:  # close-delimited: everything until the connection ends
+            return data
+        piece = data[:self.left]
+        self.left -= len(piece)
+        if self.left == 0:
+            self.done, self.extra = True, data[len(piece):]
+        return piece
+
+    def _chunks(self, data: bytes) -> bytes:
+        out, pos = [], 0
+        while pos < len(data) and not self.done:
+            if self._state == "data":
+                piece = data[pos:pos + self.left]  # type: ignore[operator]
+                out.append(piece)
+                pos += len(piece)
+                self.left -= len(piece)  # type: ignore[operator]
+                if self.left == 0:
+                    self._state = "crlf"
+                continue
+            end = data.find(b"\n", pos)
+            if end < 0:
+                self._line += data[pos:]
+                if len(self._line) > _MAX_LINE:
+                    raise ValueError("chunk header line too long")
+                break
+            line, self._line, pos = (self._line + data[pos:end]).rstrip(b"\r"), b"", end + 1
+            self._end_line(line)
+        if self.done:
+            self.extra = data[pos:]
+        return b"".join(out)
+
+    def _end_line(self, line: bytes) -> None:
+        if self._state == "crlf":  # the CRLF after a chunk's data
+            if line:
+                raise ValueError("chunk data longer than its size")
+            self._state = "size"
+        elif self._state == "size":
+            size = int(line.split(b";")[0].strip() or b"x", 16)  # ValueError if not hex
+            self._state, self.left = ("trailer", None) if size == 0 else ("data", size)
+        elif not line:  # the blank line after the trailer fields
+            self.done = True
+
+
+def _settle(waiter: Any, error: Optional[BaseException] = None) -> None:
+    if not waiter.done():
+        if error is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(error)
+
+
+class _Pipe:
+    """The asyncio protocol of one connection: received bytes wait here until read.
+
+    Duck-typed (asyncio needs no base class), so the module imports asyncio only on use.
+    """
+
+    def __init__(self, loop: Any) -> None:
+        self.loop, self.transport = loop, None
+        self.buffer = bytearray()
+        self.eof, self.error = False, None
+        self.waiter: Any = None
+        self.paused = False
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) > _PIPE_HIGH and not self.paused:
+            self.paused = True
+            self.transport.pause_reading()  # type: ignore[attr-defined]
+        if self.waiter is not None:
+            _settle(self.waiter)
+
+    def eof_received(self) -> bool:
+        self.connection_lost(None)
+        return False
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self.eof, self.error = True, self.error or exc
+        if self.waiter is not None:
+            _settle(self.waiter)
+
+    def pause_writing(self) -> None:
+        pass
+
+    def resume_writing(self) -> None:
+        pass
+
+    async def wait(self, timeout: float) -> None:
+        """Until more bytes or the end arrive, at most ``timeout`` seconds (then ``socket.timeout``)."""
+        waiter = self.waiter = self.loop.create_future()
+        timer = self.loop.call_later(timeout, _settle, waiter, socket.timeout("timed out"))
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self.waiter = None
+
+    async def read(self, timeout: float) -> bytes:
+        """All that has arrived (waiting for some if nothing has); b"" at the end."""
+        while not self.buffer:
+            if self.eof:
+                if self.error is not None:
+                    raise self.error
+                return b""
+            await self.wait(timeout)
+        data = bytes(self.buffer)
+        self.buffer.clear()
+        if self.paused:
+            self.paused = False
+            self.transport.resume_reading()  # type: ignore[attr-defined]
+        return data
+
+
+class _AsyncResponse:
+    """Status and headers of a response read by ``_AsyncConnection``, as http.client's looks."""
+
+    def __init__(self, version: str, status: int, reason: str, headers: _Headers) -> None:
+        self.version, self.status, self.status_code, self.reason = version, status, status, reason
+        self.headers = headers
+        self.framing = _Framing(headers, status)
+        connection = headers.get("connection", "").lower()
+        self.will_close = ("close" in connection or (version == "HTTP/1.0" and "keep-alive" not in connection)
+                           or (self.framing.left is None and not self.framing.chunked))
+
+    def getheader(self, name: str, default: Any = None) -> Any:
+        return self.headers.get(name, default)
+
+
+class _AsyncConnection:
+    """One HTTP/1.1 connection on asyncio (maybe through a proxy), errors translated."""
+
+    def __init__(self, pipe: _Pipe, transport: _Transport) -> None:
+        self.pipe, self.loop, self.proxy = pipe, pipe.loop, transport.proxy
+        self.closed = False
+        default = 443 if transport.scheme == "https" else 80
+        self.host = transport.host + ("" if transport.port == default else ":%d" % transport.port)
+        self.prefix, self.headers = "", {}  # absolute-form target and proxy headers (plain http via a proxy)
+        if self.proxy is not None and transport.scheme == "http":
+            self.prefix, self.headers = "http://%s:%d" % (transport.host, transport.port), self.proxy.headers
+
+    @classmethod
+    async def open(cls, transport: _Transport, timeout: float) -> "_AsyncConnection":
+        """Connect (through the proxy's tunnel for https, TLS inside it), within ``timeout``."""
+        import asyncio
+        loop = asyncio.get_running_loop()
+        pipe, proxy = _Pipe(loop), transport.proxy
+        tls = transport.context()
+        host, port = (proxy.host, proxy.port) if proxy is not None else (transport.host, transport.port)
+        direct_tls = tls if proxy is None else None
+        try:
+            await asyncio.wait_for(loop.create_connection(
+                lambda: pipe, host, port, ssl=direct_tls,
+                server_hostname=transport.host if direct_tls is not None else None), timeout)
+            conn = cls(pipe, transport)
+            if proxy is not None and tls is not None:
+                await asyncio.wait_for(conn._tunnel(transport, tls, timeout), timeout)
+            return conn
+        except BaseException as exc:
+            if pipe.transport is not None:
+                pipe.transport.abort()
+            if isinstance(exc, asyncio.TimeoutError):  # a subclass of OSError on 3.11+: first
+                raise _transport_error(socket.timeout(), "connecting to %s" % host) from exc
+            if isinstance(exc, _TRANSPORT_ERRORS):
+                raise _transport_error(exc, "connecting to %s" % host, proxy) from exc
+            raise
+
+    async def _tunnel(self, transport: _Transport, tls: Any, timeout: float) -> None:
+        """CONNECT through the proxy, then TLS to the API inside the tunnel."""
+        lines = ["CONNECT %s:%d HTTP/1.1" % (transport.host, transport.port),
+                 "Host: %s:%d" % (transport.host, transport.port)]
+        lines += ["%s: %s" % kv for kv in self.proxy.headers.items()]  # type: ignore[union-attr]
+        self.pipe.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))  # type: ignore[union-attr]
+        response = await self._head(timeout)
+        if response.status != 200:  # the words http.client uses, so both clients report it alike
+            raise OSError("Tunnel connection failed: %d %s" % (response.status, response.reason))
+        self.pipe.transport = await self.loop.start_tls(self.pipe.transport, self.pipe, tls,
+                                                        server_hostname=transport.host)
+
+    async def request(self, path: str, body: bytes, headers: Dict[str, str], timeout: float) -> _AsyncResponse:
+        """Send the request and return the response once its head is in."""
+        try:
+            if self.closed:  # by the caller (a cancelled request)
+                raise ConnectionAbortedError("closed by the caller")
+            lines = ["POST %s HTTP/1.1" % (self.prefix + path), "Host: " + self.host,
+                     "Accept-Encoding: identity", "Content-Length: %d" % len(body)]
+            lines += ["%s: %s" % kv for kv in dict(headers, **self.headers).items()]
+            self.pipe.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)  # type: ignore
+            return await self._head(timeout)
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, _TRANSPORT_ERRORS):
+                raise _transport_error(exc, "waiting for the response") from exc
+            raise
+
+    async def _head(self, timeout: float) -> _AsyncResponse:
+        """Read a response's status line and headers (skipping 1xx), with http.client's limits."""
+        while True:
+            head = await self._head_bytes(timeout)
+            lines = head.decode("latin-1").split("\n")
+            version, _, rest = lines[0].strip().partition(" ")
+            status, _, reason = rest.partition(" ")
+            if not version.startswith("HTTP/") or not status.isdigit() or len(status) != 3:
+                raise http.client.BadStatusLine(lines[0])
+            headers = _Headers()
+            for line in lines[1:]:
+                name, colon, value = line.partition(":")
+                if colon:
+                    name = name.strip().lower()
+                    headers[name] = headers[name] + ", " + value.strip() if name in headers else value.strip()
+            if not 100 <= int(status) < 200:
+                return _AsyncResponse(version, int(status), reason.strip(), headers)
+
+    async def _head_bytes(self, timeout: float) -> bytes:
+        buffer = self.pipe.buffer
+        while True:
+            end = buffer.find(b"\n\r\n")
+            end, size = (end, 3) if end >= 0 else (buffer.find(b"\n\n"), 2)
+            if end >= 0:
+                head = bytes(buffer[:end])
+                del buffer[:end + size]
+                return head
+            if buffer.count(b"\n") > _MAX_HEADERS + 1:
+                raise http.client.HTTPException("got more than %d headers" % _MAX_HEADERS)
+            if len(buffer) - buffer.rfind(b"\n") > _MAX_LINE:
+                raise http.client.LineTooLong("header line")
+            if self.pipe.eof:
+                raise self.pipe.error or http.client.RemoteDisconnected(
+                    "Remote end closed connection without response")
+            await self.pipe.wait(timeout)
+
+    async def read(self, response: _AsyncResponse, timeout: float) -> bytes:
+        """The next content bytes of the body (all that has arrived); b"" at its end."""
+        framing = response.framing
+        while not framing.done:
+            data = await self.pipe.read(timeout)
+            if not data:
+                if framing.chunked or framing.left is not None:
+                    raise http.client.IncompleteRead(b"")
+                framing.done = True
+                break
+            piece = framing.feed(data)
+            if piece:
+                return piece
+        return b""
+
+    async def read_all(self, response: _AsyncResponse, limit: int, timeout: float) -> bytes:
+        """The whole (non-streaming) body, at most ``limit`` bytes."""
+        parts, size = [], 0
+        while True:
+            try:
+                piece = await self.read(response, timeout)
+            except _TRANSPORT_ERRORS as exc:
+                raise _transport_error(exc, "while reading the response") from exc
+            if not piece:
+                return b"".join(parts)
+            size += len(piece)
+            if size > limit:
+                raise APIResponseValidationError("response body exceeds %d bytes" % limit, response=response)
+            parts.append(piece)
+
+    def reusable(self, response: _AsyncResponse) -> bool:
+        """True if another request may follow on this connection."""
+        return (response.framing.done and not response.framing.extra and not response.will_close
+                and not self.closed and not self.pipe.eof and not self.pipe.buffer)
+
+    def close(self) -> None:
+        """Close now: the socket goes at once (nothing more is read or sent)."""
+        self.closed = True
+        transport = self.pipe.transport
+        if transport is not None:
+            try:
+                transport.abort()
+            except RuntimeError:  # its event loop is closed: so is the socket
+                pass
+
+
+class _AsyncPool:
+    """Finished connections, kept for reuse on the event loop they belong to (at most ``size``)."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self.idle: List[_AsyncConnection] = []
+
+    def take(self, loop: Any) -> Optional[_AsyncConnection]:
+        while self.idle:
+            conn = self.idle.pop()
+            if conn.loop is loop and not conn.pipe.eof and not conn.pipe.buffer:
+                return conn
+            conn.close()
+        return None
+
+    def give(self, conn: _AsyncConnection, response: _AsyncResponse) -> None:
+        if conn.reusable(response) and len(self.idle) < self.size:
+            self.idle.append(conn)
+        else:
+            conn.close()
+
+    def clear(self) -> None:
+        idle, self.idle = self.idle, []
+        for conn in idle:
+            conn.close()
+
+
+class _AsyncBody(_Body):
+    """A streaming response read on asyncio: ``next_frames()`` instead of ``frames``."""
+
+    def __init__(self, conn: _AsyncConnection, response: _AsyncResponse, pool: _AsyncPool,
+                 max_line_size: int, timeout: float, retries: int) -> None:
+        super().__init__(conn, response, pool, max_line_size, retries)  # type: ignore[arg-type]
+        self._timeout = timeout
+
+    async def next_frames(self) -> Optional[List[ServerSentEvent]]:
+        """The frames the next read completes (maybe none); None at the end of the body."""
+        conn = self._conn
+        try:
+            data = await conn.read(self.response, self._timeout)  # type: ignore[attr-defined]
+        except _TRANSPORT_ERRORS as exc:
+            if conn.closed:  # closed on purpose: the stream just stops
+                return None
+            raise _transport_error(exc, "while reading the response stream") from exc
+        return self.decoder.feed(data) if data else None
+
+
+class _AsyncTransport:
+    """``_Transport`` on asyncio: the same origin, proxy and TLS settings; its own pool."""
+
+    def __init__(self, transport: _Transport) -> None:
+        self.origin = transport
+        self.pool = _AsyncPool()
+
+    async def send(self, target: str, data: bytes, headers: Dict[str, str], timeouts: Tuple[float, float],
+                   cancel: _Cancel) -> Tuple[_AsyncConnection, _AsyncResponse]:
+        """Send on a kept connection if one is open; one that turns out dead is replaced once."""
+        import asyncio
+        conn = self.pool.take(asyncio.get_running_loop())
+        if conn is not None:
+            cancel.watch(conn)  # type: ignore[arg-type]
+            try:
+                return conn, await conn.request(target, data, headers, timeouts[1])
+            except APITimeoutError:
+                raise  # the server may be working on it: sending again could run it twice
+            except APIConnectionError:
+                if cancel.event.is_set():
+                    raise
+                _log(10, "kept connection was dead; reconnecting")
+        conn = await _AsyncConnection.open(self.origin, timeouts[0])
+        cancel.watch(conn)  # type: ignore[arg-type]
+        return conn, await conn.request(target, data, headers, timeouts[1])
+
+    async def attempt(self, target: str, data: bytes, headers: Dict[str, str], timeouts: Tuple[float, float],
+                      stream: bool, cancel: _Cancel) -> Tuple[_AsyncConnection, _AsyncResponse, bytes]:
+        conn, response = await self.send(target, data, headers, timeouts, cancel)
+        try:
+            content = b""
+            if response.status >= 300 or not stream:
+                content = await conn.read_all(response, self.origin.max_line_size, timeouts[1])
+            _check_status(response, content)
+            if stream and not _is_event_stream(response):
+                start = b""
+                try:
+                    start = await conn.read(response, timeouts[1])
+                except _TRANSPORT_ERRORS:
+                    pass
+                raise _not_event_stream(response, start)
+            cancel.release()
+            if not stream:
+                self.pool.give(conn, response)
+            return conn, response, content
+        except BaseException:
+            conn.close()
+            raise
+
+    def body(self, conn: _AsyncConnection, response: _AsyncResponse, timeout: float, retries: int) -> _AsyncBody:
+        return _AsyncBody(conn, response, self.pool, self.origin.max_line_size, timeout, retries)
+
+
+async def _sleep(delay: float, cancel: _Cancel) -> None:
+    """Wait ``delay`` seconds, or less if the request is called off meanwhile."""
     import asyncio
     loop = asyncio.get_running_loop()
-    future = loop.create_future()
-
-    def settle(result: Any, error: Optional[BaseException]) -> None:
-        if future.cancelled():
-            if error is None and hasattr(result, "close"):
-                result.close()  # nobody will read this stream: release its connection
-        elif error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
-
-    cancel = cancel or _Cancel()
-
-    def run() -> None:
-        try:
-            result, error = function(cancel), None
-        except BaseException as exc:
-            result, error = None, exc
-        try:
-            loop.call_soon_threadsafe(settle, result, error)
-        except RuntimeError:  # the loop is gone
-            if error is None and hasattr(result, "close"):
-                result.close()
-
-    threading.Thread(target=run, name="claude_stream.request", daemon=True).start()
+    waiter = loop.create_future()
+    cancel.wake = lambda: loop.call_soon_threadsafe(_settle, waiter)
+    timer = loop.call_later(delay, _settle, waiter)
     try:
-        return await future
-    except asyncio.CancelledError:
-        if not future.done() or future.cancelled():
-            cancel()
-        elif future.exception() is None and hasattr(future.result(), "close"):
-            future.result().close()  # the answer came just as the wait was cancelled
-        raise
+        if not cancel.event.is_set():
+            await waiter
+    finally:
+        timer.cancel()
+        cancel.wake = None
 
 
 class AsyncStream:
     """``await client.messages.create(stream=True)``: raw events with ``async for``."""
 
-    def __init__(self, stream: Stream, maxsize: int = 100) -> None:
-        import asyncio
-        self._wake = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-        self._maxsize = maxsize
-        self._life = _Lifecycle(stream)
-        self._items: Optional[background] = None  # the reading thread, started at the first __anext__
+    def __init__(self, body: _AsyncBody, *, pings: bool = False) -> None:
+        self._body = body
+        self.response = body.response
+        self._iterator = self.__stream__(pings)
 
-    response = property(lambda self: self._life.body.response)
     request_id = property(lambda self: self.response.getheader("request-id"))
 
     def __aiter__(self) -> "AsyncStream":
         return self
 
-    async def __anext__(self) -> Any:
-        import asyncio
-        import queue
-        if self._items is None:
-            if self._life.state != "reading":
-                raise StopAsyncIteration
-            wake = self._wake.set
-            self._items = background(self._life.body, self._maxsize, lambda: self._loop.call_soon_threadsafe(wake))
-        while True:
-            try:
-                return self._items.get(timeout=0)
-            except queue.Empty:
-                self._wake.clear()
-                if not self._items.ready():
-                    try:
-                        await self._wake.wait()
-                    except asyncio.CancelledError:
-                        self._close()
-                        raise
-            except StopIteration:
-                raise StopAsyncIteration from None
+    def __anext__(self) -> Any:
+        return self._iterator.__anext__()
 
-    def _close(self) -> None:
-        if self._items is not None:
-            self._items.close()
-        self._life.close()
+    async def __stream__(self, pings: bool) -> Any:
+        body, finished = self._body, False
+        try:
+            while True:
+                frames = await body.next_frames()
+                if frames is None:
+                    break
+                for event in iter_events(frames, pings):
+                    if event.type == "message_stop":
+                        finished = True
+                    yield event
+            body.end(finished)
+        except APIError as exc:
+            raise _blamed(exc, self.response) from None
+        finally:
+            body.close()
 
     async def close(self) -> None:
-        self._close()
+        self._body.close()
 
     async def __aenter__(self) -> "AsyncStream":
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
-        self._close()
+        self._body.close()
+
+    def __repr__(self) -> str:
+        return "<%s status=%s request_id=%s>" % (type(self).__name__, self.response.status, self.request_id)
 
 
-class AsyncMessageStream(AsyncStream):
+class AsyncMessageStream:
     """The async ``MessageStream``: the same events, snapshot and helpers, awaited."""
 
-    def __init__(self, body: _Body, *, resume: Optional[_Resume] = None) -> None:
-        super().__init__(Stream(body))
+    def __init__(self, body: _AsyncBody, *, resume: Optional[_Resume] = None) -> None:
+        import collections
         self._accumulator = MessageAccumulator()
-        self._pending: List[Any] = []
-        self._held: List[Any] = []  # message_start, until the event after it
-        self._retries = body.retries  # taken by the request so far
+        self._life = _Lifecycle(body)
         self._resume = resume
-        self.text_stream = self.__stream_text__()
+        self._frames: Any = collections.deque()  # decoded, not yet folded in
+        self._events: Any = None  # the events reader, from the first __anext__
+        self._lean = self._read("texts")
+        self.text_stream = _AsyncTextStream(self._next_text, self.close)
 
+    response = property(lambda self: self._life.body.response)
+    request_id = property(lambda self: self.response.getheader("request-id"))
     current_message_snapshot = property(lambda self: self._accumulator.message)
 
-    async def __anext__(self) -> Any:
-        acc = self._accumulator
-        while not self._pending:
+    def __aiter__(self) -> "AsyncMessageStream":
+        return self
+
+    def __anext__(self) -> Any:
+        if self._events is None:
+            self._life.events_read = True
+            self._events = self._read("events")
+        return self._events.__anext__()
+
+    def _next_text(self) -> Any:
+        """What ``text_stream.__anext__`` awaits: straight from the frames until events are read."""
+        return self._text_from_events() if self._life.events_read else self._lean.__anext__()
+
+    async def _text_from_events(self) -> str:
+        while True:
+            event = await self.__anext__()
+            if event.__class__ is TextEvent:  # derived from each text_delta, right after it
+                return event.text
+
+    def _pending(self) -> Iterator[ServerSentEvent]:
+        frames = self._frames
+        while frames:
+            yield frames.popleft()
+
+    async def _read(self, want: str) -> Any:
+        """``MessageStream._read`` on asyncio: each read's frames are folded in one step."""
+        life, acc = self._life, self._accumulator
+        while life.state == "reading":
+            body = life.body
             try:
-                event = await super().__anext__()
+                while True:
+                    for item in acc.receive(self._pending(), want):
+                        yield item
+                    frames = await body.next_frames()
+                    if frames is None:
+                        break
+                    self._frames.extend(frames)
+                body.end(acc.done)
+                life.ended()
             except (APIStatusError, APIConnectionError) as exc:  # an error event, or the connection
-                if isinstance(exc, APIConnectionError):
-                    self._pending, self._held = self._held, []  # it arrived: only a retry forgets it
-                try:
-                    renewed = await self._renewed(exc)
-                except BaseException:
-                    self._pending = []  # nothing comes out of a failed stream
-                    raise
-                if not renewed:
-                    raise StopAsyncIteration from None
-                continue
-            try:
-                items = acc.feed(event)
-            except BaseException:
-                self._close()  # a malformed stream: free its thread and connection now
+                body.close()
+                self._frames.clear()
+                if isinstance(exc, APIConnectionError) and want == "events":
+                    for item in acc.take_held():  # it arrived: only an error event's retry forgets it
+                        yield item
+                if not await self._renewed(_blamed(exc, body.response)):
+                    return
+            except GeneratorExit:  # the reader was set aside, not the stream
                 raise
-            if event.type == "message_start" and not acc.begun:
-                self._held = items  # until the next event: an error event may yet retry the request
-            else:
-                self._pending, self._held = self._held + items, []
-        return self._pending.pop(0)
+            except BaseException as exc:  # a cancelled task included: the connection goes at once
+                life.failed()
+                if isinstance(exc, APIError):
+                    raise _blamed(exc, body.response) from None
+                raise
 
     async def _renewed(self, error: APIError) -> bool:
-        """``MessageStream._renewed``, with the new request made in a thread."""
+        """``MessageStream._renewed``, awaited."""
         life, resume = self._life, self._resume
         if resume is None:
             life.failed()
             raise error
-        asked = resume.ask(life, self._accumulator, error, self._retries)
+        asked = resume.ask(life, self._accumulator, error, life.body.retries)
         cancel = life.renewing()
         try:
-            body = await _in_thread(lambda cancel: resume.send(asked, cancel), cancel)  # type: ignore[union-attr]
-        except APIError:
-            if life.state == "closed":  # closed while the new request was on its way: the stream just ends
+            body = await resume.send(asked, cancel)
+        except BaseException as exc:
+            if life.state == "closed" and isinstance(exc, APIError):
                 return False
             life.failed()
             raise
-        self._items, self._retries = None, body.retries
-        if asked["prefill"] is None:
-            self._held = []
-        return resume.answered(life, self._accumulator, Stream(body), asked)
-
-    async def __stream_text__(self) -> Any:
-        async for event in self:
-            if event.__class__ is TextEvent:  # derived from each text_delta, right after it
-                yield event.text
+        return resume.answered(life, self._accumulator, body, asked)
 
     async def until_done(self) -> None:
-        async for _ in self:
+        """Read the rest of the stream."""
+        async for _ in self if self._life.events_read else self._read("nothing"):
             pass
 
     async def get_final_message(self) -> Message:
@@ -2550,17 +2972,48 @@ class AsyncMessageStream(AsyncStream):
     async def get_final_text(self) -> str:
         return _text_of(await self.get_final_message())
 
+    async def close(self) -> None:
+        """Close the connection (and call off a request on its way); the snapshot keeps what arrived."""
+        self._life.close()
+
+    async def __aenter__(self) -> "AsyncMessageStream":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self._life.close()
+
+    def __repr__(self) -> str:
+        return "<%s status=%s request_id=%s>" % (type(self).__name__, self.response.status, self.request_id)
+
+
+class _AsyncTextStream:
+    """``stream.text_stream`` of an async message stream: ``async for text in ...``."""
+
+    def __init__(self, next_text: Callable[[], Any], close: Callable[[], Any]) -> None:
+        self._next, self._close = next_text, close
+
+    def __aiter__(self) -> "_AsyncTextStream":
+        return self
+
+    def __anext__(self) -> Any:
+        return self._next()
+
+    async def aclose(self) -> None:
+        await self._close()
+
+    close = aclose
+
 
 class AsyncMessageStreamManager:
     """What ``AsyncAnthropic().messages.stream()`` returns: the request goes out on ``async with``."""
 
-    def __init__(self, make: Callable[[_Cancel], _Body], resume: _Resume) -> None:
+    def __init__(self, make: Callable[[], Any], resume: _Resume) -> None:
         self._make = make
         self._resume = resume
         self._stream: Optional[AsyncMessageStream] = None
 
     async def __aenter__(self) -> AsyncMessageStream:
-        self._stream = AsyncMessageStream(await _in_thread(self._make), resume=self._resume)
+        self._stream = AsyncMessageStream(await self._make(), resume=self._resume)
         return self._stream
 
     async def __aexit__(self, *exc_info: Any) -> None:
@@ -2568,41 +3021,69 @@ class AsyncMessageStreamManager:
             await self._stream.close()
 
 
-class AsyncMessages:
+class AsyncMessages(Messages):
     """``AsyncAnthropic().messages``: ``await create(...)`` and ``stream(...)``."""
 
-    def __init__(self, messages: Messages) -> None:
-        self._messages = messages
-
-    async def create(self, *, stream: bool = False, **params: Any) -> Any:
+    async def create(self, *, stream: bool = False, extra_headers: Any = None,  # type: ignore[override]
+                     extra_query: Any = None, extra_body: Any = None, timeout: Any = None, **params: Any) -> Any:
+        """Send a request: an ``AsyncStream`` of raw events if ``stream=True``, else the ``Message``."""
+        params.update(extra_headers=extra_headers, extra_query=extra_query, extra_body=extra_body,
+                      timeout=timeout)
         if stream:
-            body = await _in_thread(lambda cancel: self._messages._send(params, stream=True, cancel=cancel))
-            return AsyncStream(Stream(body))
-        return await _in_thread(lambda cancel: _message_of(*self._messages._send(params, stream=False, cancel=cancel)))
+            return AsyncStream(await self._send(params, stream=True))
+        return _message_of(*await self._send(params, stream=False))
 
-    def stream(self, *, max_resumes: int = 0, **params: Any) -> AsyncMessageStreamManager:
+    def stream(self, *, max_resumes: int = 0, **params: Any) -> AsyncMessageStreamManager:  # type: ignore[override]
         """As ``Messages.stream``, ``max_resumes`` included."""
-        return AsyncMessageStreamManager(
-            lambda cancel: self._messages._send(params, stream=True, cancel=cancel),
-            _Resume(self._messages._restart(params), max_resumes))
+        return AsyncMessageStreamManager(lambda: self._send(params, stream=True),
+                                         _Resume(self._restart(params), max_resumes))
+
+    async def _send(self, params: Dict[str, Any], stream: bool, cancel: Optional[_Cancel] = None,  # type: ignore
+                    **retry: Any) -> Any:
+        body, options = _message_request(params, stream)
+        return await self._client._post("/v1/messages", body, stream=stream, cancel=cancel, **options, **retry)
 
 
-class AsyncAnthropic:
+class AsyncAnthropic(_Client):
     """The asyncio client: ``Anthropic``'s arguments, with ``async with`` / ``async for`` / ``await``."""
 
-    def __init__(self, *, _client: Optional[Anthropic] = None, **options: Any) -> None:
-        self._client = _client or Anthropic(**options)
-        self.messages = AsyncMessages(self._client.messages)
-        self.beta = _Beta(self.messages)
+    def _messages(self) -> AsyncMessages:
+        self._aio = _AsyncTransport(self._transport)
+        return AsyncMessages(self)  # type: ignore[arg-type]
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)  # api_key, base_url, timeout, max_retries, ...
+    async def close(self) -> None:
+        """Close the kept connections (streams still open keep theirs)."""
+        self._aio.pool.clear()
 
-    def __repr__(self) -> str:
-        return "Async" + repr(self._client)
+    async def __aenter__(self) -> "AsyncAnthropic":
+        return self
 
-    def with_options(self, **changes: Any) -> "AsyncAnthropic":
-        return type(self)(_client=self._client.with_options(**changes))
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    async def _post(self, path: str, body: Dict[str, Any], *, stream: bool, extra_headers: Any = None,
+                    extra_query: Any = None, timeout: Any = None, cancel: Optional[_Cancel] = None,
+                    retries: int = 0, after: Optional[APIStatusError] = None) -> Any:
+        """``Anthropic._post``, awaited: the ``_AsyncBody`` of a 2xx stream, else ``(response, content)``."""
+        target, data, headers, timeouts = self._request(path, body, extra_headers, extra_query, timeout)
+        transport, cancel = self._aio, cancel or _Cancel()
+        error: Optional[APIError] = after
+        (retry, asked), started = _retry_rule(after) if after else (False, {}), time.monotonic()
+        while True:
+            if error is not None:
+                await _sleep(self._next_try(error, retry, asked, retries, started), cancel)
+                retries += 1
+            if cancel.event.is_set():
+                raise APIConnectionError("the request was cancelled")
+            started = time.monotonic()
+            _log(10, "POST %s%s headers=%s", _redact_url(self.base_url), target, _masked(headers))
+            try:
+                conn, response, content = await transport.attempt(target, data, headers, timeouts, stream, cancel)
+                _log(10, "-> %s in %.3f s (request-id %s)", response.status, time.monotonic() - started,
+                     response.getheader("request-id"))
+                return transport.body(conn, response, timeouts[1], retries) if stream else (response, content)
+            except (APIStatusError, APIConnectionError) as exc:
+                error, (retry, asked) = exc, _retry_rule(exc)
 
 
 # -- CLI ----------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Benchmark claude_stream against the least work pure Python can do ("limit") and the SDK.
 
-    python benchmarks/bench.py [--quick] [--json FILE] [--sdk-python PATH] [--profile]
+    python benchmarks/bench.py [--quick] [--only sync|async] [--json FILE] [--sdk-python PATH] [--profile]
 
 Every measurement runs in a fresh subprocess (``bench.py --worker CLIENT CASE k=v ...``,
 which prints one JSON line); the SSE server runs in its own process (``--serve``), and also
-listens with TLS (``tls=CHAIN``) for the HTTPS connection-reuse case.
+listens with TLS (``tls=CHAIN``) for the HTTPS connection-reuse case. The async cases run
+AsyncAnthropic (and an asyncio limit client) on one event loop per worker.
 Standard library only; Python 3.8+. See README.md for what each row means.
 """
 import http.client
@@ -19,10 +20,11 @@ ROOT = os.path.dirname(HERE)
 CHUNK = 64 * 1024
 MODEL = "claude-sonnet-5"  # any name the SDK does not flag as deprecated (a warning per request)
 FULL = dict(rounds=5, import_runs=10, n=50000, lat_n=200, pause=0.5, sansio=(10000, 100000),
-            tool=(10000, 40000), bg=(100000, 1000), reuse=(50, 20))
+            tool=(10000, 40000), bg=(100000, 1000), reuse=(50, 20), conc=(1, 10, 100, 300), conc_n=500)
 QUICK = dict(rounds=2, import_runs=3, n=5000, lat_n=50, pause=0.1, sansio=(2000, 20000),
-             tool=(1000, 4000), bg=(10000, 1000), reuse=(10, 20))
+             tool=(1000, 4000), bg=(10000, 1000), reuse=(10, 20), conc=(1, 10, 100, 300), conc_n=100)
 NAMES = {"cs": "claude_stream", "limit": "limit", "sdk": "SDK"}
+CS_DIR = os.environ.get("BENCH_CS_DIR") or ROOT  # where claude_stream.py is read from (--cs-dir)
 
 
 # -- SSE bodies (used by the server and by the in-memory sans-IO cases) ---------------------
@@ -81,9 +83,10 @@ def split(data, size=CHUNK):
 def serve(argv):
     """Answer POST /v1/messages?n=N&kind=text&pause=P&ka=1 with a pre-built chunked SSE body.
 
-    argv holds KIND:N bodies to pre-build and, optionally, tls=CHAIN (a PEM file with the server
-    certificate and key): then a second listener speaks HTTPS. Prints the HTTP port, then the
-    HTTPS port, one per line."""
+    argv holds KIND:N bodies to pre-build and, optionally, "async" (then an asyncio listener
+    also serves them, for the concurrent async cases) and tls=CHAIN (a PEM file with the server
+    certificate and key: then another listener speaks HTTPS). Prints the HTTP port, then the
+    asyncio listener's port, then the HTTPS port, one per line."""
     import socket
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import parse_qs, urlsplit
@@ -123,21 +126,76 @@ def serve(argv):
             for piece in rest:
                 self.wfile.write(piece)
 
-    class TLSServer(ThreadingHTTPServer):
+    class Server(ThreadingHTTPServer):
         daemon_threads = True
+        request_queue_size = 1024  # listen backlog: the async cases open up to 300 connections at once
+
+    class TLSServer(Server):
 
         def handle_error(self, request, client_address):
             if not isinstance(sys.exc_info()[1], OSError):  # closes without close_notify are noise
                 super().handle_error(request, client_address)
 
+    def serve_async(ready):
+        """The async cases' listener: one asyncio loop in its own thread, so that accepting and
+        answering 300 connections at once costs little (ThreadingHTTPServer starts a thread and
+        parses headers with the email package for each; at 300 connections that, not the client,
+        would set the pace). Same bodies, same framing, same query."""
+        import asyncio
+
+        async def handle(reader, writer):
+            writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                while True:
+                    try:
+                        head = await reader.readuntil(b"\r\n\r\n")
+                    except (asyncio.IncompleteReadError, ConnectionError):
+                        return
+                    lines = head.split(b"\r\n")
+                    length = next((int(line.split(b":")[1]) for line in lines
+                                   if line.lower().startswith(b"content-length:")), 0)
+                    await reader.readexactly(length)
+                    query = {k: v[-1] for k, v in parse_qs(urlsplit(lines[0].split()[1].decode()).query).items()}
+                    first, rest = body(query.get("kind", "text"), int(query.get("n", "100")))
+                    keep = query.get("ka") == "1"
+                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
+                                 b"transfer-encoding: chunked\r\nrequest-id: req_bench\r\n"
+                                 + (b"" if keep else b"connection: close\r\n") + b"\r\n"
+                                 + b"%x\r\n%s\r\n" % (len(first), first))
+                    if float(query.get("pause", 0)):
+                        await writer.drain()
+                        await asyncio.sleep(float(query["pause"]))
+                    for piece in rest:
+                        writer.write(piece)
+                    await writer.drain()
+                    if not keep:
+                        return
+            except ConnectionError:
+                pass
+            finally:
+                writer.close()
+
+        async def main():
+            server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+            ready.append(server.sockets[0].getsockname()[1])
+            await asyncio.Event().wait()  # forever (a daemon thread)
+
+        asyncio.new_event_loop().run_until_complete(main())
+
     chains = [arg[4:] for arg in argv if arg.startswith("tls=")]
     for spec in argv:
-        if not spec.startswith("tls="):
+        if ":" in spec and not spec.startswith("tls="):
             kind, n = spec.split(":")
             body(kind, int(n))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", 0), Handler)
     print(server.server_address[1], flush=True)
+    if "async" in argv:
+        import threading
+        ready = []
+        threading.Thread(target=serve_async, args=(ready,), daemon=True).start()
+        while not ready:
+            time.sleep(0.01)
+        print(ready[0], flush=True)
     if chains:
         import ssl
         import threading
@@ -169,7 +227,7 @@ def limit_collect(chunks, key="text"):
 
 
 def import_cs():
-    sys.path.insert(0, ROOT)
+    sys.path.insert(0, CS_DIR)
     import claude_stream
     return claude_stream
 
@@ -328,8 +386,182 @@ def case_features(client, o):
     return {"background": hasattr(cs, "background"), "pool": pool}
 
 
+# -- async clients (worker side) ------------------------------------------------------------
+
+def make_async_api(client, port):
+    """A constructed AsyncAnthropic, or (host, port) for the async limit."""
+    if client == "limit":
+        return ("127.0.0.1", port)
+    module = import_cs() if client == "cs" else __import__("anthropic")
+    return module.AsyncAnthropic(api_key="bench", base_url="http://127.0.0.1:%d" % port, max_retries=0, timeout=60)
+
+
+async def async_close(api):
+    close = getattr(api, "close", None)  # the SDK's is a coroutine; claude_stream's may be either
+    if close is not None:
+        result = close()
+        if hasattr(result, "__await__"):
+            await result
+
+
+async def limit_body(reader):
+    """A minimal HTTP/1.1 response reader: status line, headers, then the body's bytes as they
+    arrive (chunked, content-length or up to EOF), at most CHUNK at a time."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip()
+    if status != 200:
+        raise RuntimeError("HTTP %d" % status)
+    read = reader.read
+    if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+        while True:
+            size = int((await reader.readline()).split(b";")[0], 16)
+            if not size:
+                while (await reader.readline()) not in (b"\r\n", b"\n", b""):  # trailers
+                    pass
+                return
+            while size:
+                piece = await read(min(size, CHUNK))
+                if not piece:
+                    raise ConnectionError("body ended inside a chunk")
+                size -= len(piece)
+                yield piece
+            await reader.readexactly(2)  # the CRLF after the chunk
+    elif b"content-length" in headers:
+        left = int(headers[b"content-length"])
+        while left:
+            piece = await read(min(left, CHUNK))
+            if not piece:
+                raise ConnectionError("body ended early")
+            left -= len(piece)
+            yield piece
+    else:
+        while True:
+            piece = await read(CHUNK)
+            if not piece:
+                return
+            yield piece
+
+
+async def limit_async_stream(api, query, on_first=None):
+    """The async limit: asyncio.open_connection, the POST, limit_body, then limit_collect's loop."""
+    import asyncio
+    host, port = api
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        body = json.dumps({"model": MODEL, "max_tokens": 1024, "stream": True,
+                           "messages": [{"role": "user", "content": "hi"}]}).encode()
+        writer.write(b"POST /v1/messages?%s HTTP/1.1\r\nhost: %s:%d\r\ncontent-type: application/json\r\n"
+                     b"x-api-key: bench\r\nanthropic-version: 2023-06-01\r\ncontent-length: %d\r\n\r\n%s"
+                     % ("&".join("%s=%s" % kv for kv in query.items()).encode(), host.encode(), port,
+                        len(body), body))
+        loads, parts, tail, first = json.loads, [], b"", None
+        async for chunk in limit_body(reader):
+            lines = (tail + chunk).split(b"\n")
+            tail = lines.pop()
+            for line in lines:
+                if line[:5] == b"data:":
+                    event = loads(line[5:])
+                    if event["type"] == "content_block_delta":
+                        if first is None:
+                            first = time.perf_counter()
+                            if on_first:
+                                on_first()
+                        parts.append(event["delta"]["text"])
+        return "".join(parts), first
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def async_consume(client, api, query, mode, on_first=None):
+    """One streamed request on an async client: text_stream, get_final_message or every event;
+    (text, t_first). on_first runs once, when the first text reaches the consumer."""
+    if client == "limit":
+        return await limit_async_stream(api, query, on_first)
+    first, parts = None, []
+    async with api.messages.stream(model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": "hi"}],
+                                   extra_query=query) as stream:
+        if mode == "final":
+            return (await stream.get_final_message()).content[0].text, None
+        if mode == "events":
+            async for event in stream:
+                if event.type == "text":
+                    parts.append(event.text)
+            return "".join(parts), None
+        async for text in stream.text_stream:
+            if first is None:
+                first = time.perf_counter()
+                if on_first:
+                    on_first()
+            parts.append(text)
+    return "".join(parts), first
+
+
+def case_astream(client, o):
+    """One stream on an async client: as case_stream, inside asyncio.run."""
+    import asyncio
+
+    async def run():
+        api = make_async_api(client, int(o["port"]))
+        query = {"n": o["n"], "pause": o.get("pause", "0")}
+        if o.get("warm"):
+            await async_consume(client, api, {"n": "5"}, "text")
+        c0, t0 = time.process_time(), time.perf_counter()
+        text, first = await async_consume(client, api, query, o["mode"])
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        await async_close(api)
+        return {"wall": wall, "cpu": cpu, "chars": len(text), "rss_kib": peak_rss_kib(),
+                "first_ms": None if first is None else (first - t0) * 1000}
+    return asyncio.run(run())
+
+
+def case_aconc(client, o):
+    """count concurrent n-delta streams on one async client (asyncio.gather on one loop), with a
+    ticker task on the same loop that wakes every 10 ms: it records how late each wake-up is and
+    samples threading.active_count(), as does each stream when its first text arrives."""
+    import asyncio
+    import threading
+    count, query = int(o["count"]), {"n": o["n"]}
+
+    async def run():
+        api = make_async_api(client, int(o["port"]))
+        before = threading.active_count()  # the caller's threads, before the client's first request
+        await async_consume(client, api, {"n": "5"}, "text")  # warm-up, as the latency case does
+        peak = {"threads": before, "lag": 0.0}
+
+        def sample():
+            peak["threads"] = max(peak["threads"], threading.active_count())
+
+        async def ticker():
+            while True:
+                t = time.perf_counter()
+                await asyncio.sleep(0.01)
+                peak["lag"] = max(peak["lag"], time.perf_counter() - t - 0.01)
+                sample()
+
+        tick = asyncio.ensure_future(ticker())
+        await asyncio.sleep(0)  # the ticker is asleep before the streams start
+        c0, t0 = time.process_time(), time.perf_counter()
+        results = await asyncio.gather(*[async_consume(client, api, query, "text", sample) for _ in range(count)])
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        tick.cancel()
+        sample()
+        await async_close(api)
+        firsts = sorted((first - t0) * 1000 for _, first in results if first is not None)
+        return {"wall": wall, "cpu": cpu, "chars": sum(len(text) for text, _ in results), "rss_kib": peak_rss_kib(),
+                "threads_before": before, "threads_peak": peak["threads"], "lag_ms": peak["lag"] * 1000,
+                "first_median_ms": median(firsts),
+                "first_max_ms": firsts[-1] if firsts else None, "streams_with_text": len(firsts)}
+    return asyncio.run(run())
+
+
 CASES = {"stream": case_stream, "sansio": case_sansio, "background": case_background,
-         "reuse": case_reuse, "features": case_features}
+         "reuse": case_reuse, "features": case_features, "astream": case_astream, "aconc": case_aconc}
 
 
 def worker(argv):
@@ -380,7 +612,7 @@ def measure_imports(ctx, runs):
     for i in range(runs + 1):  # the first pass warms the caches and is dropped
         for key in rotate(sorted(cmds), i):
             py, stmt = cmds[key]
-            stmt = "import sys; sys.path.insert(0, %r); %s" % (ROOT, stmt) if key == "cs" else stmt
+            stmt = "import sys; sys.path.insert(0, %r); %s" % (CS_DIR, stmt) if key == "cs" else stmt
             t0 = time.perf_counter()
             subprocess.run([py, "-c", stmt], check=True, env=child_env(py != sys.executable),
                            cwd=tempfile.gettempdir())
@@ -399,9 +631,24 @@ def median(values):
     return statistics.median(values) if values else None
 
 
-def plan(cfg, clients, features, tls=None):
+def plan(cfg, clients, features, tls=None, parts=("sync", "async"), aport=None):
     """(case id, clients, worker case, options, expected chars) for each measurement of a round.
-    tls: {"port": HTTPS port, "cafile": CA file}, or None to leave out the HTTPS reuse case."""
+    tls: {"port": HTTPS port, "cafile": CA file}, or None to leave out the HTTPS reuse case;
+    aport: the asyncio listener, for the concurrent async cases. Expected chars is (kind, deltas) or (kind, deltas, streams)."""
+    cases = sync_plan(cfg, clients, features, tls) if "sync" in parts else []
+    if "async" in parts:
+        n = cfg["n"]
+        for mode in ("text", "final", "events"):
+            cases.append(("a_" + mode, clients, "astream", dict(mode=mode, n=n), ("text", n)))
+        cases.append(("a_latency", clients, "astream", dict(mode="text", n=cfg["lat_n"], pause=cfg["pause"], warm=1),
+                      ("text", cfg["lat_n"])))
+        for count in cfg["conc"]:
+            cases.append(("a_conc_%d" % count, clients, "aconc", dict(count=count, n=cfg["conc_n"], port=aport),
+                          ("text", cfg["conc_n"], count)))
+    return cases
+
+
+def sync_plan(cfg, clients, features, tls):
     n, both = cfg["n"], ["cs", "limit"]
     cases = [("text_stream", clients, "stream", dict(mode="text", n=n), ("text", n)),
              ("final", clients, "stream", dict(mode="final", n=n), ("text", n)),
@@ -424,15 +671,17 @@ def plan(cfg, clients, features, tls=None):
     return cases
 
 
-def start_server(cfg, features, chain=None):
-    """The server process, its HTTP port and (with chain, a cert + key PEM file) its HTTPS port."""
+def start_server(cfg, features, chain=None, asyncio_port=False):
+    """The server process and its ports: HTTP, the asyncio listener's (with asyncio_port) and
+    HTTPS (with chain, a cert + key PEM file); None for a listener not asked for."""
     import subprocess
-    specs = ["text:%d" % cfg["n"], "text:%d" % cfg["lat_n"], "text:5", "text:%d" % cfg["reuse"][1]]
+    specs = ["text:%d" % n for n in (cfg["n"], cfg["lat_n"], 5, cfg["reuse"][1], cfg["conc_n"])]
     specs += ["text:%d" % n for n in cfg["bg"]] if features.get("background") else []
+    specs += ["async"] if asyncio_port else []
     specs += ["tls=%s" % chain] if chain else []
     proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve"] + specs, stdout=subprocess.PIPE)
-    port = int(proc.stdout.readline())
-    return proc, port, int(proc.stdout.readline()) if chain else None
+    read = lambda listening: int(proc.stdout.readline()) if listening else None
+    return proc, read(True), read(asyncio_port), read(chain)  # in the order the server prints them
 
 
 def write_test_certs(directory):
@@ -480,9 +729,10 @@ def run_rounds(ctx, cfg, cases, port):
     for r in range(cfg["rounds"]):
         for case_id, clients, case, opts, expect in cases:
             for client in rotate(clients, r):
-                res = run_worker(ctx, client, case, port=port, **opts)
-                if expect and "chars" in res and res["chars"] != expected_chars(*expect):
-                    res["error"] = "got %d chars, expected %d" % (res["chars"], expected_chars(*expect))
+                res = run_worker(ctx, client, case, **dict(dict(port=port), **opts))
+                want = expected_chars(*expect[:2]) * (expect[2] if len(expect) > 2 else 1) if expect else None
+                if want is not None and "chars" in res and res["chars"] != want:
+                    res["error"] = "got %d chars, expected %d" % (res["chars"], want)
                 if "items" in res and res["items"] != int(opts["n"]):
                     res["error"] = "got %d items, expected %s" % (res["items"], opts["n"])
                 if "error" in res:
@@ -498,8 +748,38 @@ def stat(samples, case, client, fn):
     return median([fn(s) for s in runs if "error" not in s])
 
 
-def build_rows(samples, imports, cfg):
+def build_rows(samples, imports, cfg, parts=("sync", "async")):
     """[(metric, {client: value}, show ratios)]; lower is better unless the metric says higher."""
+    return (sync_rows(samples, imports, cfg) if "sync" in parts else []) + \
+        (async_rows(samples, cfg) if "async" in parts else [])
+
+
+MODES = (("text", "text_stream"), ("final", "get_final_message"), ("events", "event loop"))
+
+
+def async_rows(samples, cfg):
+    n, rows = cfg["n"], []
+    for mode, label in MODES:
+        case = "a_" + mode
+        rows.append(("async %s events/s [higher]" % label, {c: stat(samples, case, c, lambda s: n / s["wall"]) for c in NAMES}, True))
+        rows.append(("async %s CPU s/10k events" % label, {c: stat(samples, case, c, lambda s: s["cpu"] / n * 1e4) for c in NAMES}, True))
+    rows.append(("async first-text latency, ms", {c: stat(samples, "a_latency", c, lambda s: s["first_ms"]) for c in NAMES}, True))
+    per_stream = cfg["conc_n"]
+    for label, fn, ratios in (
+            ("events/s [higher]", lambda s: s["count"] * per_stream / s["wall"], True),
+            ("peak RSS, MiB", lambda s: s["rss_kib"] / 1024, True),
+            ("threads added", lambda s: s["threads_peak"] - s["threads_before"], False),
+            ("max loop lag, ms", lambda s: s["lag_ms"], True),
+            ("first text median, ms", lambda s: s["first_median_ms"], True),
+            ("first text slowest, ms", lambda s: s["first_max_ms"], True)):
+        for count in cfg["conc"]:
+            get = lambda s, count=count: fn(dict(s, count=count))
+            rows.append(("async %d x %d-delta streams %s" % (count, per_stream, label),
+                         {c: stat(samples, "a_conc_%d" % count, c, get) for c in NAMES}, ratios))
+    return rows
+
+
+def sync_rows(samples, imports, cfg):
     n, per = cfg["n"], lambda s: s["seconds"] / s["events"] * 1e6
     rows = [("import time, ms", {c: imports.get(c) for c in NAMES}, True)]
     for case, label in (("text_stream", "text_stream"), ("final", "get_final_message"), ("events", "event loop")):
@@ -585,6 +865,39 @@ def targets(rows):
     return checks
 
 
+def async_targets(rows, cfg):
+    v = {metric: vals for metric, vals, _ in rows}
+    conc = lambda count, label: v["async %d x %d-delta streams %s" % (count, cfg["conc_n"], label)]
+    checks, x = [], lambda a, b: "%.2fx" % (a / b)
+
+    def check(name, a, b, ok, show):
+        if a is None or b is None:
+            checks.append((name, "SKIP", "no data"))
+        else:
+            checks.append((name, "PASS" if ok(a, b) else "FAIL", show(a, b)))
+
+    for _, label in MODES:
+        e = v["async %s events/s [higher]" % label]
+        check("async %s events/s >= 0.8x limit" % label, e["cs"], e["limit"], lambda a, b: a >= 0.8 * b, x)
+        check("async %s events/s >= 10x SDK" % label, e["cs"], e.get("sdk"), lambda a, b: a >= 10 * b, x)
+    top = max(cfg["conc"])
+    e = conc(top, "events/s [higher]")
+    check("async %d streams events/s >= 0.7x limit" % top, e["cs"], e["limit"], lambda a, b: a >= 0.7 * b, x)
+    added = [conc(count, "threads added")["cs"] for count in cfg["conc"]]
+    most = None if None in added else max(added)
+    check("async threads added <= 1 (every N)", most, 1, lambda a, b: a <= b,
+          lambda a, b: "+%d at most (N=%s)" % (a, "/".join("%d" % c for c in cfg["conc"])))
+    lag = conc(top, "max loop lag, ms")
+    check("async %d streams max loop lag <= 2x limit" % top, lag["cs"], lag["limit"], lambda a, b: a <= 2 * b,
+          lambda a, b: "%.1f vs %.1f ms (%.2fx)" % (a, b, a / b) if b else "%.1f vs %.1f ms" % (a, b))
+    first = conc(top, "first text median, ms")
+    check("async %d streams median first text <= 20 ms" % top, first["cs"], 20, lambda a, b: a <= b,
+          lambda a, b: "%.1f ms (limit %s ms)" % (a, fmt(first["limit"])))
+    rss = conc(top, "peak RSS, MiB")
+    check("async %d streams peak RSS <= 1.5x limit" % top, rss["cs"], rss["limit"], lambda a, b: a <= 1.5 * b, x)
+    return checks
+
+
 def main(argv):
     import argparse
     import platform
@@ -594,10 +907,19 @@ def main(argv):
     p.add_argument("--sdk-python", default=os.environ.get("SDK_PYTHON"), metavar="PATH",
                    help="python of a virtualenv with anthropic installed (default: $SDK_PYTHON)")
     p.add_argument("--profile", action="store_true", help="cProfile the claude_stream text_stream worker")
+    p.add_argument("--only", choices=("sync", "async"), help="run only the sync or only the async cases")
+    p.add_argument("--cs-dir", metavar="DIR", help="benchmark the claude_stream.py in DIR (default: the repository's)")
     args = p.parse_args(argv)
+    global CS_DIR
+    if args.cs_dir:
+        CS_DIR = os.environ["BENCH_CS_DIR"] = os.path.abspath(args.cs_dir)  # the workers inherit it
+    if not os.path.exists(os.path.join(CS_DIR, "claude_stream.py")):
+        p.error("no claude_stream.py in %s" % CS_DIR)
     cfg = QUICK if args.quick else FULL
+    parts = (args.only,) if args.only else ("sync", "async")
     print("Python %s (%s)" % (platform.python_version(), sys.executable))
     print("Machine: %s" % platform.platform())
+    print("claude_stream: %s" % os.path.join(CS_DIR, "claude_stream.py"))
     if args.sdk_python and os.sep in args.sdk_python:  # workers run elsewhere: make a relative path whole
         args.sdk_python = os.path.abspath(args.sdk_python)
     ctx = {"sdk_python": args.sdk_python}
@@ -607,31 +929,36 @@ def main(argv):
         print("SDK: %s" % args.sdk_python)
     else:
         print("SDK: skipped (pass --sdk-python PATH or set SDK_PYTHON)")
-    features = run_worker(ctx, "cs", "features")
-    for name, on in (("background", "background"), ("connection reuse", "pool")):
-        print("%s case: %s" % (name, "on" if features.get(on) else "skipped (claude_stream has no %s)" % name))
+    features = run_worker(ctx, "cs", "features") if "sync" in parts else {}
+    if "sync" in parts:
+        for name, on in (("background", "background"), ("connection reuse", "pool")):
+            print("%s case: %s" % (name, "on" if features.get(on) else "skipped (claude_stream has no %s)" % name))
     import shutil
     import tempfile
     certdir = tempfile.mkdtemp(prefix="claude_stream_bench_")
     ca, chain, why = write_test_certs(certdir) if features.get("pool") else (None, None, None)
     if features.get("pool"):
         print("HTTPS reuse case: %s" % ("on" if chain else "skipped (%s)" % why))
-    print("rounds: %d, stream: %d deltas\n" % (cfg["rounds"], cfg["n"]))
-    server, port, tls_port = start_server(cfg, features, chain)
+    print("parts: %s; rounds: %d, stream: %d deltas" % (" + ".join(parts), cfg["rounds"], cfg["n"]))
+    if "async" in parts:
+        print("async concurrency: %s streams of %d deltas on one client" %
+              ("/".join("%d" % c for c in cfg["conc"]), cfg["conc_n"]))
+    print()
+    server, port, aport, tls_port = start_server(cfg, features, chain, "async" in parts)
     try:
-        imports = measure_imports(ctx, cfg["import_runs"])
-        cases = plan(cfg, clients, features, dict(port=tls_port, cafile=ca) if chain else None)
+        imports = measure_imports(ctx, cfg["import_runs"]) if "sync" in parts else {}
+        cases = plan(cfg, clients, features, dict(port=tls_port, cafile=ca) if chain else None, parts, aport)
         samples = run_rounds(ctx, cfg, cases, port)
-        rows = build_rows(samples, imports, cfg)
+        rows = build_rows(samples, imports, cfg, parts)
         print_table(rows)
         failed = sum("error" in s for runs in samples.values() for rs in runs.values() for s in rs)
         if failed:
             print("note: %d worker runs failed (listed above); medians use the rest" % failed)
-        checks = targets(rows)
+        checks = (targets(rows) if "sync" in parts else []) + (async_targets(rows, cfg) if "async" in parts else [])
         print("\nTargets:")
         for name, verdict, detail in checks:
-            print("  %-4s %-45s %s" % (verdict, name, detail))
-        if args.profile:
+            print("  %-4s %-48s %s" % (verdict, name, detail))
+        if args.profile and "sync" in parts:
             print("\ncProfile: claude_stream worker, text_stream, %d deltas (top 15 by tottime)" % cfg["n"])
             sys.stdout.flush()
             run_worker(ctx, "cs", "stream", show_stderr=True, port=port, mode="text", n=cfg["n"], profile=1)
@@ -641,7 +968,7 @@ def main(argv):
         shutil.rmtree(certdir, ignore_errors=True)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"python": sys.version, "platform": platform.platform(), "config": cfg,
+            json.dump({"python": sys.version, "platform": platform.platform(), "config": cfg, "parts": parts,
                        "sdk_python": args.sdk_python, "features": features, "imports": imports,
                        "samples": samples, "rows": [[m, v] for m, v, _ in rows], "targets": checks}, f, indent=1)
     return 1 if failed else 0  # target FAILs are results, not errors
