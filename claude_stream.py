@@ -2633,6 +2633,10 @@ class _AsyncConnection:
         while True:
             head = await self._head_bytes(timeout)
             lines = head.decode("latin-1").split("\n")
+            if len(lines) > _MAX_HEADERS + 1:
+                raise http.client.HTTPException("got more than %d headers" % _MAX_HEADERS)
+            if max(map(len, lines)) > _MAX_LINE:
+                raise http.client.LineTooLong("header line")
             version, _, rest = lines[0].strip().partition(" ")
             status, _, reason = rest.partition(" ")
             if not version.startswith("HTTP/") or not status.isdigit() or len(status) != 3:
@@ -2888,14 +2892,17 @@ class AsyncMessageStream:
     request_id = property(lambda self: self.response.getheader("request-id"))
     current_message_snapshot = property(lambda self: self._accumulator.message)
 
-    def __aiter__(self) -> "AsyncMessageStream":
-        return self
+    def __aiter__(self) -> Any:
+        return self._event_reader()  # async for steps the reader itself: no call of ours per event
 
     def __anext__(self) -> Any:
+        return self._event_reader().__anext__()
+
+    def _event_reader(self) -> Any:
         if self._events is None:
             self._life.events_read = True
             self._events = self._read("events")
-        return self._events.__anext__()
+        return self._events
 
     def _next_text(self) -> Any:
         """What ``text_stream.__anext__`` awaits: straight from the frames until events are read."""
@@ -2918,13 +2925,18 @@ class AsyncMessageStream:
         while life.state == "reading":
             body = life.body
             try:
+                batch: Iterable[ServerSentEvent] = self._pending()  # what a texts reader left, if any
                 while True:
-                    for item in acc.receive(self._pending(), want):
+                    for item in acc.receive(batch, want):
                         yield item
                     frames = await body.next_frames()
                     if frames is None:
                         break
-                    self._frames.extend(frames)
+                    if want == "texts":  # its reader may be set aside mid-batch: the rest stays queued
+                        self._frames.extend(frames)
+                        batch = self._pending()
+                    else:
+                        batch = frames
                 body.end(acc.done)
                 life.ended()
             except (APIStatusError, APIConnectionError) as exc:  # an error event, or the connection

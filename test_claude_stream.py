@@ -2181,6 +2181,681 @@ def test_async_close_during_a_resume_calls_the_new_request_off(serve):
     assert len(server.requests) == 2 and wait_for(lambda: request_threads() == [])
 
 
+# The native-asyncio client, as a user sees it: no thread of its own, TLS and proxies, the
+# kept connections, failures and cancellation at each stage, many streams at once, errors
+# only of claude_stream's classes, and the fast paths against the SDK. Helpers first; they
+# are named aio_* so they stay apart from the ones above.
+
+def aio_run(coro, seconds=10.0):
+    """Run ``coro`` in a new event loop, failing (never hanging) after ``seconds``."""
+    return asyncio.run(asyncio.wait_for(coro, seconds))
+
+
+def aio_client(server, **kw):
+    kw.setdefault("api_key", TEST_KEY)
+    kw.setdefault("max_retries", 0)
+    return cs.AsyncAnthropic(base_url=kw.pop("base_url", None) or server.url, **kw)
+
+
+def aio_params(prompt):
+    return dict(PARAMS, messages=[{"role": "user", "content": prompt}])
+
+
+def aio_clear_proxy_env(monkeypatch):
+    for name in list(os.environ):
+        if name.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+            monkeypatch.delenv(name)
+
+
+async def aio_consume(client, how, **params):
+    """The whole answer's text, read the way ``how`` says: ``stream`` (text_stream),
+    ``create-stream`` (the raw events' text deltas) or ``create`` (the message)."""
+    if how == "stream":
+        async with client.messages.stream(**params) as stream:
+            return "".join([text async for text in stream.text_stream])
+    if how == "create-stream":
+        raw = await client.messages.create(stream=True, **params)
+        async with raw:
+            return "".join([e.delta.text async for e in raw
+                            if e.type == "content_block_delta" and e.delta.type == "text_delta"])
+    message = await client.messages.create(**params)
+    return "".join(block.text for block in message.content if block.type == "text")
+
+
+def aio_read(server, how="stream", seconds=5.0, **options):
+    """One whole answer, as ``aio_consume`` reads it, by a client made inside a new event loop."""
+    async def main():
+        return await aio_consume(aio_client(server, **options), how, **PARAMS)
+    return aio_run(main(), seconds)
+
+
+def aio_answer(words=3, gate=None):
+    """Answers each request with its own prompt ``p``: the text `` p-0 p-1 ...`` (``words``
+    pieces) in a message whose id is ``msg_p``; an event stream when the request asks for
+    one, else one JSON message. With ``gate`` (a threading.Event) the reply holds, at most
+    5 s, after the first delta (before the message, when not streaming) until it is set."""
+    def reply(h, server):
+        prompt = h.body["messages"][0]["content"]
+        pieces = [" %s-%d" % (prompt, i) for i in range(words)]
+
+        def opened():
+            return gate is None or gate.is_set() or server.stopping.is_set()
+        if not h.body.get("stream"):
+            wait_for(opened, 5.0, interval=0.01)
+            status(200, dict(MESSAGE_BODY, id="msg_" + prompt, content=[{"type": "text", "text": "".join(pieces)}]))(
+                h, server)
+            return
+        head(h)
+        chunk(h, sse_of([message_start(id="msg_" + prompt), text_block(), text_delta(pieces[0])]))
+        wait_for(opened, 5.0, interval=0.01)
+        chunk(h, sse_of([text_delta(piece) for piece in pieces[1:]] + [ev("content_block_stop", index=0)] + finish()))
+        h.wfile.write(b"0\r\n\r\n")
+    return reply
+
+
+def aio_held(pairs=None, seconds=5.0):
+    """A reply held for ``seconds``: before the status line when ``pairs`` is None, else after
+    a 200 event stream of ``pairs``. ``reply.hangups`` gets the time the client hung up."""
+    def reply(h, server):
+        if pairs is not None:
+            head(h)
+            chunk(h, sse_of(pairs))
+        try:
+            hold(h, server, seconds)
+        except OSError:  # hold()'s ConnectionAbortedError on EOF, or a reset
+            reply.hangups.append(time.monotonic())
+            return
+        if pairs is not None:
+            h.wfile.write(b"0\r\n\r\n")
+    reply.hangups = []
+    return reply
+
+
+def aio_raw(data):
+    """A reply of exactly these bytes, then the connection closed."""
+    def reply(h, server):
+        h.wfile.write(data)
+        h.wfile.flush()
+    return reply
+
+
+def aio_count_accepts(server):
+    """The times ``server`` accepted a TCP connection (for TLS: before its handshake, which
+    Server.connections never counts when it fails)."""
+    accepts = []
+    get_request = server.httpd.get_request
+
+    def counted():
+        accepts.append(time.monotonic())
+        return get_request()
+    server.httpd.get_request = counted
+    return accepts
+
+
+class AioSilent:
+    """A TCP listener on 127.0.0.1 that accepts and never answers (a TLS server or a proxy
+    that hangs mid-handshake); ``accepts`` and ``hangups`` are the times connections came and
+    the client closed them."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.accepts, self.hangups = [], []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, name="test.silent", daemon=True)
+        self.thread.start()
+
+    def run(self):
+        conns = []
+        while not self.stop.is_set():
+            for s in select.select([self.sock] + conns, [], [], 0.01)[0]:
+                if s is self.sock:
+                    conns.append(s.accept()[0])
+                    self.accepts.append(time.monotonic())
+                    continue
+                try:
+                    data = s.recv(65536)  # the ClientHello or the CONNECT: read, never answered
+                except OSError:
+                    data = b""
+                if not data:
+                    self.hangups.append(time.monotonic())
+                    conns.remove(s)
+                    s.close()
+        for s in conns + [self.sock]:
+            s.close()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(2)
+
+
+def aio_new_threads(baseline):
+    """Names of the live threads that are not in ``baseline`` and that no test server (a
+    socketserver: its serve_forever and per-request threads) started."""
+    import socketserver
+    return sorted(t.name for t in threading.enumerate() if t not in baseline and not isinstance(
+        getattr(getattr(t, "_target", None), "__self__", None), socketserver.BaseServer))
+
+
+@pytest.fixture
+def aio_thread_starts(monkeypatch):
+    """(name, where) of every thread started while claude_stream's code is on the stack --
+    directly, or through asyncio (run_in_executor, to_thread, getaddrinfo)."""
+    library = os.path.realpath(cs.__file__)
+    real = {}
+    starts = []
+    start = threading.Thread.start
+
+    def recording(thread, *args, **kwargs):
+        ours = [f for f in traceback.extract_stack()
+                if real.setdefault(f.filename, os.path.realpath(f.filename)) == library]
+        if ours:
+            starts.append((thread.name, "%s:%d" % (ours[-1].name, ours[-1].lineno)))
+        return start(thread, *args, **kwargs)
+    monkeypatch.setattr(threading.Thread, "start", recording)
+    return starts
+
+
+# No threads: the library starts none, for any kind of call, one at a time or fifty at once.
+
+@pytest.mark.parametrize("how,n", [("stream", 1), ("create-stream", 1), ("create", 1), ("stream", 50)],
+                         ids=["stream", "create-stream", "create", "fifty-streams"])
+def test_async_client_starts_no_thread(serve, aio_thread_starts, how, n):
+    gate = threading.Event()
+    server = serve(aio_answer(gate=gate))
+    baseline = set(threading.enumerate())
+    count = threading.active_count()
+    during = []
+
+    async def one(client, i, firsts, go):
+        params = aio_params("p%d" % i)
+        if how == "create":
+            return (await client.messages.create(**params)).content[0].text
+        texts = []
+        if how == "create-stream":
+            raw = await client.messages.create(stream=True, **params)
+            async with raw:
+                async for event in raw:
+                    if event.type == "content_block_delta":
+                        texts.append(event.delta.text)
+                        if len(texts) == 1:
+                            firsts.append(i)
+                            await go.wait()
+            return "".join(texts)
+        async with client.messages.stream(**params) as stream:
+            async for text in stream.text_stream:
+                texts.append(text)
+                if len(texts) == 1:
+                    firsts.append(i)
+                    await go.wait()
+            assert (await stream.get_final_message()).id == "msg_p%d" % i
+        return "".join(texts)
+
+    async def main():
+        client = aio_client(server)
+        firsts, go = [], asyncio.Event()
+        tasks = [asyncio.ensure_future(one(client, i, firsts, go)) for i in range(n)]
+        arrived = await wait_for_async(
+            lambda: len(server.requests) == n and len(firsts) == (0 if how == "create" else n), 5.0)
+        await asyncio.sleep(0.05)
+        during.extend(aio_new_threads(baseline))  # every request is out, every answer held mid-way
+        gate.set()
+        go.set()
+        texts = await asyncio.gather(*tasks)
+        await client.close()  # kept connections go: the server's threads for them end too
+        return arrived, texts
+    arrived, texts = aio_run(main())
+    assert arrived and texts == ["".join(" p%d-%d" % (i, k) for k in range(3)) for i in range(n)]
+    wait_for(lambda: not aio_new_threads(baseline), 1.0)
+    after = aio_new_threads(baseline)
+    started = ["%s from %s" % start for start in aio_thread_starts]
+    tally = {"alive mid-way": during, "left after": after, "started by the library": started}
+    assert not (during or after or started), "; ".join("%s: %s" % (what, {n: names.count(n) for n in set(names)})
+                                                         for what, names in tally.items())
+    assert wait_for(lambda: threading.active_count() <= count, 2.0)
+
+
+# TLS with a private CA, and a server nobody trusts.
+
+@pytest.mark.parametrize("trust", ["ssl_context", "SSL_CERT_FILE"])
+def test_async_tls_with_a_private_ca(serve, certs, monkeypatch, trust):
+    server = serve(keep(sse(HELLO)), keep(status(200, MESSAGE_BODY)), tls=certs["server"])
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    if trust == "SSL_CERT_FILE":
+        monkeypatch.setenv("SSL_CERT_FILE", certs["ca"])
+        options = {}
+    else:
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        options = {"ssl_context": certs["client"]}
+
+    async def main():
+        client = aio_client(server, **options)
+        return await aio_consume(client, "stream", **PARAMS), await aio_consume(client, "create", **PARAMS)
+    assert aio_run(main()) == ("Hello, world", "ok")
+    assert len(server.requests) == 2 and server.connections == 1  # a TLS connection is kept too
+
+
+def test_async_tls_untrusted_server_is_a_certificate_error_not_retried(serve, certs, monkeypatch):
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    server = serve(sse(HELLO), tls=certs["server"])
+    accepts = aio_count_accepts(server)
+    for how in ("stream", "create"):
+        started = time.monotonic()
+        with pytest.raises(cs.APIConnectionError) as info:
+            aio_read(server, how, max_retries=2)
+        assert "certificate" in str(info.value), (how, str(info.value))
+        assert not isinstance(info.value, cs.APITimeoutError)
+        assert time.monotonic() - started < 0.3, how  # no backoff: not retried
+    assert len(accepts) == 2 and server.requests == []  # one connection per call
+
+
+# Proxies: a CONNECT tunnel with credentials (argument or environment), a refused tunnel,
+# plain HTTP in absolute form, and NO_PROXY.
+
+@pytest.mark.parametrize("how", ["proxy=", "HTTPS_PROXY"])
+def test_async_https_through_a_connect_tunnel_with_credentials(serve, proxy, certs, monkeypatch, how):
+    aio_clear_proxy_env(monkeypatch)
+    server = serve(sse(HELLO), tls=certs["server"])
+    auth = "Basic " + base64.b64encode(b"user:p@ss word").decode()
+    tunnel = proxy(require_auth=auth)
+    url = tunnel.url.replace("//", "//user:p%40ss%20word@")
+    if how == "HTTPS_PROXY":
+        monkeypatch.setenv("HTTPS_PROXY", url)
+        options = {"ssl_context": certs["client"]}
+    else:
+        options = {"ssl_context": certs["client"], "proxy": url}
+
+    async def main():
+        client = aio_client(server, **options)
+        return await aio_consume(client, "stream", **PARAMS), repr(client)
+    text, shown = aio_run(main())
+    assert text == "Hello, world"
+    line, headers = tunnel.seen[0]
+    assert line.startswith("CONNECT 127.0.0.1:%s HTTP/1." % server.url.rsplit(":", 1)[1])
+    assert headers["proxy-authorization"] == auth and len(tunnel.seen) == 1
+    assert "proxy-authorization" not in server.requests[0]["headers"]  # credentials go to the proxy only
+    assert "p@ss" not in shown and "p%40ss" not in shown
+
+
+def test_async_refused_tunnel_names_407_and_is_not_retried(serve, proxy, certs, monkeypatch):
+    aio_clear_proxy_env(monkeypatch)
+    server = serve(sse(HELLO), tls=certs["server"])
+    tunnel = proxy(refuse=407)
+    started = time.monotonic()
+    with pytest.raises(cs.APIConnectionError) as info:
+        aio_read(server, ssl_context=certs["client"], max_retries=2, proxy=tunnel.url.replace("//", "//alice:hunter2@"))
+    assert "407" in str(info.value) and "hunter2" not in str(info.value) and "alice" not in str(info.value)
+    assert time.monotonic() - started < 0.3 and len(tunnel.seen) == 1 and server.requests == []
+
+
+def test_async_http_through_a_proxy_in_absolute_form(serve, proxy, monkeypatch):
+    aio_clear_proxy_env(monkeypatch)
+    server = serve(sse(HELLO))
+    auth = "Basic " + base64.b64encode(b"bob:pw").decode()
+    forward = proxy(require_auth=auth)
+    assert aio_read(server, proxy=forward.url.replace("//", "//bob:pw@")) == "Hello, world"
+    line, headers = forward.seen[0]
+    assert line == "POST %s/v1/messages HTTP/1.1" % server.url and headers["proxy-authorization"] == auth
+    assert server.requests[0]["body"]["messages"] == PARAMS["messages"]
+
+
+def test_async_no_proxy_bypasses_the_environment_proxy(serve, proxy, certs, monkeypatch):
+    aio_clear_proxy_env(monkeypatch)
+    server = serve(sse(HELLO), tls=certs["server"])
+    tunnel = proxy()
+    monkeypatch.setenv("HTTPS_PROXY", tunnel.url)
+    monkeypatch.setenv("NO_PROXY", "example.com, 127.0.0.1")
+    assert aio_read(server, ssl_context=certs["client"]) == "Hello, world"
+    assert tunnel.seen == [] and len(server.requests) == 1
+
+
+# Kept connections.
+
+def test_async_sequential_requests_reuse_one_connection(serve):
+    server = serve(keep(sse(HELLO)), keep(sse(HELLO)), keep(sse(HELLO)), keep(status(200, MESSAGE_BODY)))
+
+    async def main():
+        client = aio_client(server)
+        return [await aio_consume(client, how, **PARAMS) for how in ("stream", "stream", "create-stream", "create",
+                                                                       "create")]
+    assert aio_run(main()) == ["Hello, world"] * 3 + ["ok"] * 2
+    assert len(server.requests) == 5 and server.connections == 1
+
+
+@pytest.mark.parametrize("body", ["held", "sent-whole"])
+@pytest.mark.parametrize("how", ["stream", "create-stream"])
+def test_async_abandoned_stream_does_not_give_back_its_connection(serve, how, body):
+    # "held": the server holds the rest of the body until the client hangs up; "sent-whole":
+    # the whole body is on its way, and the client read only its start
+    first = keep(aio_held(HELLO[:4])) if body == "held" else keep(sse(HELLO))
+    server = serve(first, keep(sse(HELLO)))
+
+    async def main():
+        client = aio_client(server)
+        if how == "stream":
+            async with client.messages.stream(**PARAMS) as stream:
+                async for item in stream.text_stream:
+                    break  # the rest of the body is unread
+        else:
+            async with await client.messages.create(stream=True, **PARAMS) as raw:
+                async for item in raw:
+                    break
+            item = item.type
+        left = time.monotonic()
+        return item, left, await aio_consume(client, "stream", **PARAMS), await aio_consume(client, "stream", **PARAMS)
+    item, left, second, third = aio_run(main(), 5.0)
+    assert (item, second, third) == ("Hello" if how == "stream" else "message_start", "Hello, world", "Hello, world")
+    assert server.connections == 2, "the abandoned connection was reused"  # a new one, kept for the third
+    if body == "held":
+        assert wait_for(lambda: first.hangups, 1.0) and first.hangups[0] - left < 0.5
+
+
+@pytest.mark.parametrize("how", ["closed-while-idle", "reset-on-reuse"])
+def test_async_kept_connection_the_server_closed_is_replaced_transparently(serve, how):
+    if how == "closed-while-idle":  # the server ends the connection right after the answer
+        server = serve(sse(HELLO), keep(sse(HELLO)))
+    else:  # the server resets the kept connection when the next request arrives on it
+        server = serve(keep(sse(HELLO)), reset(), keep(sse(HELLO)))
+
+    async def main():
+        client = aio_client(server)  # max_retries=0: the replacement is not a retry
+        first = await aio_consume(client, "stream", **PARAMS)
+        await asyncio.sleep(0.1)
+        return first, await aio_consume(client, "stream", **PARAMS)
+    assert aio_run(main()) == ("Hello, world", "Hello, world")
+    assert server.connections == 2 and len(server.requests) == (2 if how == "closed-while-idle" else 3)
+
+
+# Failures mid-stream: a stall times out, a drop is a connection error, and both keep the text.
+
+@pytest.mark.parametrize("where", ["before-headers", "mid-body"])
+def test_async_stall_times_out_within_the_timeout(serve, where):
+    server = serve(aio_held(None) if where == "before-headers" else aio_held(PARTIAL))
+    texts = []
+
+    async def main():
+        async with aio_client(server, timeout=0.4).messages.stream(**PARAMS) as stream:
+            async for text in stream.text_stream:
+                texts.append(text)
+        return stream
+    started = time.monotonic()
+    with pytest.raises(cs.APITimeoutError):
+        aio_run(main(), 5.0)
+    assert 0.35 <= time.monotonic() - started < 0.4 + 1.0
+    assert texts == ([] if where == "before-headers" else ["kept "])
+
+
+@pytest.mark.parametrize("how", ["dropped", "chunked-end-without-message-stop", "close-delimited"])
+def test_async_drop_mid_stream_is_a_connection_error_that_keeps_the_text(serve, how):
+    server = serve({"dropped": sse(PARTIAL, end=False), "chunked-end-without-message-stop": sse(PARTIAL),
+                    "close-delimited": sse(PARTIAL, chunked=False)}[how])
+    texts = []
+
+    async def main():
+        async with aio_client(server, max_retries=2).messages.stream(**PARAMS) as stream:
+            try:
+                async for text in stream.text_stream:
+                    texts.append(text)
+            except cs.APIConnectionError as exc:
+                return exc, stream.current_message_snapshot.content[0].text
+    error, snapshot = aio_run(main(), 5.0)
+    assert type(error) is cs.APIConnectionError and re.search("incomplete|closed", str(error)), repr(error)
+    assert texts == ["kept "] and snapshot == "kept " and len(server.requests) == 1
+
+
+@pytest.mark.parametrize("how", ["stall", "drop"])
+def test_async_resume_gives_each_piece_once(serve, how):
+    pairs = [message_start(), text_block(), text_delta("The answer "), text_delta("is ")]
+    first = aio_held(pairs) if how == "stall" else sse(pairs, end=False)
+    rest = sse([message_start(), text_block(), text_delta(" forty-two."), ev("content_block_stop", index=0)]
+               + finish())
+    closed_first = []
+
+    def second(h, server):  # a stalled answer must be hung up before this one is read
+        closed_first.append(how == "drop" or wait_for(lambda: first.hangups, 0.25, interval=0.005))
+        rest(h, server)
+    server = serve(first, second)
+
+    async def main():
+        async with aio_client(server, timeout=0.3).messages.stream(max_resumes=1, **PARAMS) as stream:
+            return [t async for t in stream.text_stream], (await stream.get_final_message()).content
+    texts, content = aio_run(main(), 5.0)
+    assert texts == ["The answer ", "is ", "forty-two."] and len(content) == 1
+    assert content[0].text == "The answer is forty-two."
+    assert server.requests[1]["body"]["messages"][-1] == {"role": "assistant", "content": "The answer is"}
+    assert closed_first == [True]  # the stalled connection was closed, not left streaming
+
+
+# Cancellation at each stage: asyncio.wait_for gives up promptly, the client hangs up at
+# once, and nothing more is sent (max_retries=2, and max_resumes=1 where a body is read).
+
+AIO_STAGES = ["tls-handshake", "proxy-connect", "headers", "retry-wait", "mid-body"]
+
+
+@pytest.mark.parametrize("stage", AIO_STAGES)
+def test_async_wait_for_cancels_promptly_at_each_stage(serve, certs, monkeypatch, stage):
+    aio_clear_proxy_env(monkeypatch)
+    silent = AioSilent()
+    try:
+        reply = {"headers": aio_held(None), "mid-body": aio_held(HELLO[:4]),
+                 "retry-wait": status(529, headers=[("retry-after-ms", "5000")])}.get(stage, sse(HELLO))
+        server = serve(reply)
+        options = {"max_retries": 2, "ssl_context": certs["client"]}
+        if stage == "tls-handshake":
+            options["base_url"] = "https://127.0.0.1:%d" % silent.port
+        elif stage == "proxy-connect":
+            options["base_url"] = "https://127.0.0.1:1"  # never reached: the proxy never answers
+            options["proxy"] = "http://127.0.0.1:%d" % silent.port
+        texts = []
+
+        async def consume():
+            async with aio_client(server, **options).messages.stream(max_resumes=1, **PARAMS) as stream:
+                async for text in stream.text_stream:
+                    texts.append(text)
+
+        async def main():
+            ours = asyncio.all_tasks()  # this one, and aio_run's
+            started = time.monotonic()
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(consume(), 0.3)
+            gave_up = time.monotonic()
+            await asyncio.sleep(0.25)  # a retry, resume or late write would show by now
+            return started, gave_up, asyncio.all_tasks() - ours  # a task left would send it later
+        started, gave_up, tasks = aio_run(main(), 5.0)
+        assert gave_up - started < 1.0
+        working = wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("claude_stream")], 1.0)
+        assert tasks == set() and working, "the request is still being worked on after the cancel"
+        if stage in ("tls-handshake", "proxy-connect"):
+            wait_for(lambda: silent.hangups, 1.0)
+            assert len(silent.accepts) == 1 and len(silent.hangups) == 1 and server.requests == []
+            hung_up = silent.hangups[0]
+        else:
+            assert len(server.requests) == 1 and len(silent.accepts) == 0
+            hung_up = reply.hangups[0] if getattr(reply, "hangups", None) else gave_up
+        assert hung_up - gave_up < 0.5, "the client kept the connection %.2f s after the cancel" % (hung_up - gave_up)
+        assert texts == (["Hello"] if stage == "mid-body" else [])
+    finally:
+        silent.close()
+
+
+@pytest.mark.parametrize("how", ["stream", "create-stream"])
+def test_async_close_from_another_task_ends_a_blocked_read_promptly(serve, how):
+    reply = aio_held(HELLO[:4])
+    server = serve(reply)
+
+    async def main():
+        client = aio_client(server)
+        if how == "stream":
+            stream = await client.messages.stream(**PARAMS).__aenter__()
+            items = stream.text_stream
+        else:
+            stream = items = await client.messages.create(stream=True, **PARAMS)
+        seen = []
+
+        async def closer():
+            await asyncio.sleep(0.2)  # the reader is blocked on the held body by now
+            await stream.close()
+            return time.monotonic()
+        closing = asyncio.ensure_future(closer())
+        async for item in items:  # ends quietly: the caller closed it
+            seen.append(item if how == "stream" else item.type)
+        ended = time.monotonic()
+        return seen, await closing, ended
+    seen, closed, ended = aio_run(main(), 5.0)
+    assert seen == (["Hello"] if how == "stream" else ["message_start", "content_block_start",
+                                                       "content_block_delta"])
+    assert ended - closed < 0.5
+    assert wait_for(lambda: reply.hangups, 1.0) and reply.hangups[0] - closed < 0.5
+
+
+# Many at once: 300 streams on one client, each assembling exactly its own answer.
+
+def test_async_three_hundred_concurrent_streams_each_get_their_own_answer(serve):
+    server = serve(aio_answer(words=4))
+    server.httpd.socket.listen(1024)  # more than Server's 128 may knock at once
+
+    async def one(client, i):
+        async with client.messages.stream(**aio_params("c%d" % i)) as stream:
+            texts = [t async for t in stream.text_stream]
+            message = await stream.get_final_message()
+        return texts, message.id, message.content[0].text
+
+    async def main():
+        client = aio_client(server)
+        return await asyncio.gather(*(one(client, i) for i in range(300)))
+    started = time.monotonic()
+    results = aio_run(main(), 20.0)
+    took = time.monotonic() - started
+    for i, (texts, message_id, text) in enumerate(results):
+        pieces = [" c%d-%d" % (i, k) for k in range(4)]
+        assert (texts, message_id, text) == (pieces, "msg_c%d" % i, "".join(pieces)), i
+    assert len(server.requests) == 300 and took < 6.0, took
+
+
+# Broken servers: whatever the bytes, the caller sees claude_stream's exception classes only.
+
+AIO_CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+AIO_BROKEN = [
+    # id, reply, the classes allowed, what the message says (a regular expression) or None
+    ("not-http", aio_raw(b"SSH-2.0-OpenSSH_9.6\r\n\r\n"), (cs.APIConnectionError, cs.APIResponseValidationError),
+     None),
+    ("bad-status-code", aio_raw(b"HTTP/1.1 2x0 OK\r\ncontent-length: 0\r\n\r\n"),
+     (cs.APIConnectionError, cs.APIResponseValidationError), None),
+    ("garbage-header-lines", aio_raw(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\x00\x01\xff no colon\r\n"
+                                     b": \r\ntransfer-encoding: chunked\r\n\r\nzz\r\n\r\n"),
+     (cs.APIConnectionError, cs.APIResponseValidationError), None),
+    ("header-line-over-64-KiB", sse(HELLO, headers=[("x-long", "v" * 70000)]), (cs.APIResponseValidationError,),
+     "header"),
+    ("more-than-100-headers", sse(HELLO, headers=[("x-h%d" % i, "v") for i in range(101)]),
+     (cs.APIResponseValidationError,), "header"),
+    ("not-sse-200", status(200, b"<html>captive portal</html>", content_type="text/html"),
+     (cs.APIResponseValidationError,), "captive portal"),
+    ("reset-before-status-line", reset(), (cs.APIConnectionError,), None),
+    ("eof-before-status-line", aio_raw(b""), (cs.APIConnectionError,), None),
+    ("bad-chunk-size", aio_raw(AIO_CHUNKED_HEAD + b"zz\r\nevent: ping\r\n\r\n"),
+     (cs.APIConnectionError, cs.APIResponseValidationError), None),
+    ("body-shorter-than-content-length", aio_raw(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{\"id\": "),
+     (cs.APIConnectionError, cs.APIResponseValidationError), None),
+]
+
+
+@pytest.mark.parametrize("reply,allowed,says", [b[1:] for b in AIO_BROKEN], ids=[b[0] for b in AIO_BROKEN])
+def test_async_broken_servers_raise_only_claude_stream_errors(serve, reply, allowed, says):
+    server = serve(reply)
+    for how in ("stream", "create-stream", "create"):
+        if how == "create" and says == "captive portal":
+            allowed, says = (cs.APIResponseValidationError,), "not JSON"
+        started = time.monotonic()
+        try:
+            aio_read(server, how)
+        except BaseException as exc:  # noqa: B036 -- any type at all is what this test inspects
+            assert isinstance(exc, allowed) and type(exc).__module__ == cs.__name__, (how, repr(exc))
+            assert says is None or re.search(says, str(exc)), (how, str(exc))
+        else:
+            raise AssertionError("%s: no error" % how)
+        assert time.monotonic() - started < 2.0, how
+
+
+# The fast paths: text_stream, events and get_final_message give what the SDK gave, and
+# mixing the two iterators gives what the sync stream gives for the same mix.
+
+@pytest.mark.parametrize("name", sorted(SDK_FINAL))
+def test_async_text_stream_events_and_final_message_match_sdk(serve, name):
+    spellings = sorted(SPELLINGS)
+    server = serve(*[sse(SPELLINGS[s](TRANSCRIPTS[name])) for s in spellings for _ in range(3)])
+
+    async def main():
+        client = aio_client(server)
+        runs = []
+        for spelling in spellings:
+            async with client.messages.stream(**PARAMS) as stream:
+                texts = [t async for t in stream.text_stream]
+                runs.append((spelling, "text_stream", texts, (await stream.get_final_message()).to_dict()))
+            async with client.messages.stream(**PARAMS) as stream:
+                events = [e async for e in stream]
+                runs.append((spelling, "events", events, (await stream.get_final_message()).to_dict()))
+            async with client.messages.stream(**PARAMS) as stream:
+                runs.append((spelling, "final alone", None, (await stream.get_final_message()).to_dict()))
+        return runs
+    sdk_texts = [rec[1]["text"] for rec in SDK_EVENTS[name] if rec[0] == "text"]
+    for spelling, how, got, final in aio_run(main()):
+        if how == "text_stream":
+            assert got == sdk_texts, spelling
+        elif how == "events":
+            assert_sdk_events(got, name, spelling)
+        assert final == SDK_FINAL[name], (spelling, how)
+
+
+def aio_item(step, item):
+    return ("text", item) if step == "t" else ("event", type(item).__name__, item.to_dict())
+
+
+def aio_mixes(name, n=6):
+    """``n`` orders of reads: 'e' an event, 't' a text; a few fixed, the rest seeded random."""
+    length = len(SDK_EVENTS[name]) + 3
+    rng = random.Random(name)
+    return ["et" * length, "t" + "e" * length, "eee" + "t" * length] + [
+        "".join(rng.choice("eet") for _ in range(length)) for _ in range(n - 3)]
+
+
+@pytest.mark.parametrize("name", ["text", "citations", "thinking", "server_tool"])
+def test_async_mixed_event_and_text_reads_match_the_sync_stream(serve, name):
+    mixes = aio_mixes(name)
+    server = serve(sse(TRANSCRIPTS[name]))
+    expected = []
+    for mix in mixes:
+        got = []
+        with client_for(server).messages.stream(**PARAMS) as stream:
+            for step in mix:
+                try:
+                    got.append(aio_item(step, next(stream) if step == "e" else next(stream.text_stream)))
+                except StopIteration:
+                    got.append(("end", step))
+            expected.append((got, stream.get_final_message().to_dict()))
+
+    async def main():
+        client = aio_client(server)
+        runs = []
+        for mix in mixes:
+            got = []
+            async with client.messages.stream(**PARAMS) as stream:
+                for step in mix:
+                    try:
+                        got.append(aio_item(step, await (
+                            stream.__anext__() if step == "e" else stream.text_stream.__anext__())))
+                    except StopAsyncIteration:
+                        got.append(("end", step))
+                runs.append((got, (await stream.get_final_message()).to_dict()))
+        return runs
+    for mix, want, run in zip(mixes, expected, aio_run(main())):
+        assert run == want, mix
+        assert run[1] == SDK_FINAL[name]
+
+
 # -- CLI ----------------------------------------------------------------------------------
 # ``python -m claude_stream`` in a subprocess against the scripted loopback server.
 

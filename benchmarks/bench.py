@@ -634,7 +634,8 @@ def median(values):
 def plan(cfg, clients, features, tls=None, parts=("sync", "async"), aport=None):
     """(case id, clients, worker case, options, expected chars) for each measurement of a round.
     tls: {"port": HTTPS port, "cafile": CA file}, or None to leave out the HTTPS reuse case;
-    aport: the asyncio listener, for the concurrent async cases. Expected chars is (kind, deltas) or (kind, deltas, streams)."""
+    aport: the asyncio listener, for the concurrent async cases.
+    Expected chars is (kind, deltas) or (kind, deltas, streams)."""
     cases = sync_plan(cfg, clients, features, tls) if "sync" in parts else []
     if "async" in parts:
         n = cfg["n"]
@@ -758,24 +759,25 @@ MODES = (("text", "text_stream"), ("final", "get_final_message"), ("events", "ev
 
 
 def async_rows(samples, cfg):
-    n, rows = cfg["n"], []
+    """The async part: single streams (three modes, latency), then N concurrent streams."""
+    n, m, rows = cfg["n"], cfg["conc_n"], []
+
+    def row(metric, case, fn, ratios=True):
+        rows.append((metric, {c: stat(samples, case, c, fn) for c in NAMES}, ratios))
     for mode, label in MODES:
-        case = "a_" + mode
-        rows.append(("async %s events/s [higher]" % label, {c: stat(samples, case, c, lambda s: n / s["wall"]) for c in NAMES}, True))
-        rows.append(("async %s CPU s/10k events" % label, {c: stat(samples, case, c, lambda s: s["cpu"] / n * 1e4) for c in NAMES}, True))
-    rows.append(("async first-text latency, ms", {c: stat(samples, "a_latency", c, lambda s: s["first_ms"]) for c in NAMES}, True))
-    per_stream = cfg["conc_n"]
+        row("async %s events/s [higher]" % label, "a_" + mode, lambda s: n / s["wall"])
+        row("async %s CPU s/10k events" % label, "a_" + mode, lambda s: s["cpu"] / n * 1e4)
+    row("async first-text latency, ms", "a_latency", lambda s: s["first_ms"])
     for label, fn, ratios in (
-            ("events/s [higher]", lambda s: s["count"] * per_stream / s["wall"], True),
-            ("peak RSS, MiB", lambda s: s["rss_kib"] / 1024, True),
-            ("threads added", lambda s: s["threads_peak"] - s["threads_before"], False),
-            ("max loop lag, ms", lambda s: s["lag_ms"], True),
-            ("first text median, ms", lambda s: s["first_median_ms"], True),
-            ("first text slowest, ms", lambda s: s["first_max_ms"], True)):
+            ("events/s [higher]", lambda s, count: count * m / s["wall"], True),
+            ("peak RSS, MiB", lambda s, count: s["rss_kib"] / 1024, True),
+            ("threads added", lambda s, count: s["threads_peak"] - s["threads_before"], False),
+            ("max loop lag, ms", lambda s, count: s["lag_ms"], True),
+            ("first text median, ms", lambda s, count: s["first_median_ms"], True),
+            ("first text slowest, ms", lambda s, count: s["first_max_ms"], True)):
         for count in cfg["conc"]:
-            get = lambda s, count=count: fn(dict(s, count=count))
-            rows.append(("async %d x %d-delta streams %s" % (count, per_stream, label),
-                         {c: stat(samples, "a_conc_%d" % count, c, get) for c in NAMES}, ratios))
+            row("async %d x %d-delta streams %s" % (count, m, label), "a_conc_%d" % count,
+                lambda s, fn=fn, count=count: fn(s, count), ratios)
     return rows
 
 
