@@ -3683,7 +3683,8 @@ def test_nginx_dropping_an_idle_kept_connection_is_replaced_transparently(serve,
             assert stream.get_final_text() == "Hello, world"
         if i == 0:
             time.sleep(0.3)  # nginx closes the kept connection meanwhile
-    assert len({line.split()[0] for line in front.log()}) == 2  # two client connections, no error
+    # two client connections, no error (nginx logs a request once it has finished it: wait for both lines)
+    assert wait_for(lambda: len({line.split()[0] for line in front.log()}) == 2, 2.0), front.log()
 
 
 @pytest.mark.parametrize("chunked", ["on", "off"])
