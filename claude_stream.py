@@ -760,11 +760,11 @@ def _delta_fields(data: str) -> Optional[Tuple[int, str, str]]:
     return None
 
 
-def _delta_event(index: int, kind: str, value: str) -> Any:
+def _delta_event(index: int, kind: str, value: str, _new: Any = object.__new__) -> Any:
     """The ``RawContentBlockDeltaEvent`` the general path makes of the same JSON."""
-    delta = object.__new__(_DELTA_TYPES[kind])
+    delta = _new(_DELTA_TYPES[kind])
     delta.__dict__ = {"type": kind, _DELTA_FIELD[kind]: value}
-    event = object.__new__(RawContentBlockDeltaEvent)
+    event = _new(RawContentBlockDeltaEvent)
     event.__dict__ = {"type": "content_block_delta", "index": index, "delta": delta}
     return event
 
@@ -834,18 +834,19 @@ class _Buffer:
     ``kind`` is the delta type that grows it, ``field`` the attribute the delta, the derived
     event and (except for tool JSON) the block share; ``start`` is a tool block's first input.
     """
-    __slots__ = ("chunks", "parts", "size", "kind", "field", "event", "start")
+    __slots__ = ("chunks", "parts", "size", "kind", "field", "event", "event_type", "start")
 
     def __init__(self, kind: str, field: str, event: type, text: str = "", start: Any = None) -> None:
         self.chunks = [text] if text else []  # joined runs of parts: one object per 256 deltas
         self.parts: List[str] = []
         self.size = len(text)
         self.kind, self.field, self.event, self.start = kind, field, event, start
+        self.event_type = event.type
 
     def derive(self, piece: str) -> Any:
         """The derived event (text, thinking, input_json) of the piece just appended."""
         derived = object.__new__(self.event)
-        derived.__dict__ = {"type": self.event.type, self.field: piece, "_src": (self, self.size)}
+        derived.__dict__ = {"type": self.event_type, self.field: piece, "_src": (self, self.size)}
         return derived
 
     def value(self) -> str:
@@ -986,14 +987,14 @@ class MessageAccumulator:
         """
         events, texts = want == "events", want == "texts"
         fast = self._continuing is None
-        grow = self._grow
+        grow, delta_fields, delta_event = self._grow, _delta_fields, _delta_event
         for sse in frames:
-            fields = _delta_fields(sse.data) if fast else None
+            fields = delta_fields(sse.data) if fast else None
             if fields is not None:
                 buf = grow(*fields)
                 if buf is not None:
                     if events:
-                        yield _delta_event(*fields)
+                        yield delta_event(*fields)
                         yield buf.derive(fields[2])
                     elif texts and fields[1] == "text_delta":
                         yield fields[2]
