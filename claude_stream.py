@@ -737,26 +737,26 @@ def _loads(text: str) -> Any:
 
 _DELTA_HEAD = '{"type":"content_block_delta","index":'
 _DELTA_FIELD = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
+_DELTA_AT = len(_DELTA_HEAD) + 1  # after one index digit
 _DELTA_MIDS = [(',"delta":{"type":"%s","%s":"' % (kind, field), kind) for kind, field in _DELTA_FIELD.items()]
+_DELTA_MIDS = [(mid, kind, _DELTA_AT + len(mid)) for mid, kind in _DELTA_MIDS]  # + where the text starts
+_DIGIT = {str(i): i for i in range(10)}
 
 
 def _delta_fields(data: str) -> Optional[Tuple[int, str, str]]:
     """``(index, delta type, text)`` of a growing delta in the API's spelling, else None."""
     if not data.startswith(_DELTA_HEAD):
         return None
-    at = len(_DELTA_HEAD) + 1  # after one index digit
-    for mid, kind in _DELTA_MIDS:
-        if data.startswith(mid, at):
-            digit = data[at - 1]
-            if digit not in "0123456789":
+    for mid, kind, start in _DELTA_MIDS:
+        if data.startswith(mid, _DELTA_AT):
+            index = _DIGIT.get(data[_DELTA_AT - 1])
+            if index is None:
                 return None
             try:
-                value, end = _scanstring(data, at + len(mid))
+                value, end = _scanstring(data, start)
             except ValueError:
                 return None
-            if end != len(data) - 2 or not data.endswith("}}"):
-                return None
-            return int(digit), kind, value
+            return (index, kind, value) if data[end:] == "}}" else None
     return None
 
 
