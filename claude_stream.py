@@ -843,6 +843,15 @@ class _Buffer:
         self.kind, self.field, self.event, self.start = kind, field, event, start
         self.event_type = event.type
 
+    def add(self, piece: str) -> None:
+        """Append a piece: O(piece)."""
+        parts = self.parts
+        parts.append(piece)
+        if len(parts) == 256:  # many tiny strings cost more memory than the text: join a run
+            self.chunks.append("".join(parts))
+            parts.clear()
+        self.size += len(piece)
+
     def derive(self, piece: str) -> Any:
         """The derived event (text, thinking, input_json) of the piece just appended."""
         derived = object.__new__(self.event)
@@ -987,17 +996,26 @@ class MessageAccumulator:
         """
         events, texts = want == "events", want == "texts"
         fast = self._continuing is None
-        grow, delta_fields, delta_event = self._grow, _delta_fields, _delta_event
+        buffers, delta_fields, delta_event = self._buffers, _delta_fields, _delta_event
         for sse in frames:
             fields = delta_fields(sse.data) if fast else None
             if fields is not None:
-                buf = grow(*fields)
+                index, kind, piece = fields
+                buf = buffers.get(index)
+                if buf is None or buf.kind != kind:
+                    buf = self._buffer(index, kind)
                 if buf is not None:
+                    parts = buf.parts  # _Buffer.add, written out: this is the hot path
+                    parts.append(piece)
+                    if len(parts) == 256:
+                        buf.chunks.append("".join(parts))
+                        parts.clear()
+                    buf.size += len(piece)
                     if events:
-                        yield delta_event(*fields)
-                        yield buf.derive(fields[2])
-                    elif texts and fields[1] == "text_delta":
-                        yield fields[2]
+                        yield delta_event(index, kind, piece)
+                        yield buf.derive(piece)
+                    elif texts and kind == "text_delta":
+                        yield piece
                     continue
             event = _frame_event(sse)
             if event is not None:
@@ -1118,24 +1136,17 @@ class MessageAccumulator:
             piece = delta.__dict__.get(grows[1]) or ""
             if piece.__class__ is not str:
                 raise _bad_stream("a content_block_delta event whose %s %s is not a string" % (kind, grows[1]))
-            buf = self._grow(event.index, kind, piece)  # type: ignore[arg-type]
+            buf = self._buffer(event.index, kind)  # type: ignore[arg-type]
             if buf is not None:
+                buf.add(piece)
                 return [event, buf.derive(piece)]
         return self._other_delta(event, self._block(event.index, event.type), kind)
 
-    def _grow(self, index: int, kind: str, piece: str) -> Optional[_Buffer]:
-        """Append a text, thinking or JSON piece to block ``index``; None if the block does not grow so."""
+    def _buffer(self, index: int, kind: str) -> Optional[_Buffer]:
+        """The buffer a ``kind`` delta grows for block ``index``; None if the block does not grow so."""
         buf = self._buffers.get(index)
         if buf is None or buf.kind != kind:
             buf = self._new_buffer(index, self._block(index, "content_block_delta"), kind)
-            if buf is None:
-                return None
-        parts = buf.parts  # the hot path: one append
-        parts.append(piece)
-        if len(parts) == 256:  # many tiny strings cost more memory than the text: join a run
-            buf.chunks.append("".join(parts))
-            parts.clear()
-        buf.size += len(piece)
         return buf
 
     def _new_buffer(self, index: int, block: Any, kind: Optional[str]) -> Optional[_Buffer]:
