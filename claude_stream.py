@@ -1964,11 +1964,23 @@ class Messages:
         return restart
 
 
-class _Streaming:
-    """What both stream kinds share: one iterator, and a context manager that closes."""
+class _Described:
+    """What every stream shows: its response's request id, and a repr without secrets."""
+
+    response: Any
+
+    @property
+    def request_id(self) -> Optional[str]:
+        return self.response.getheader("request-id")
+
+    def __repr__(self) -> str:
+        return "<%s status=%s request_id=%s>" % (type(self).__name__, self.response.status, self.request_id)
+
+
+class _Streaming(_Described):
+    """What both sync stream kinds share: one iterator, and a context manager that closes."""
 
     _iterator: Iterator[Any]
-    response: Any
 
     def __iter__(self) -> Iterator[Any]:
         return self._iterator
@@ -1981,13 +1993,6 @@ class _Streaming:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close()  # type: ignore[attr-defined]
-
-    @property
-    def request_id(self) -> Optional[str]:
-        return self.response.getheader("request-id")
-
-    def __repr__(self) -> str:
-        return "<%s status=%s request_id=%s>" % (type(self).__name__, self.response.status, self.request_id)
 
 
 class Stream(_Streaming):
@@ -2841,15 +2846,26 @@ async def _sleep(delay: float, cancel: _Cancel) -> None:
         cancel.wake = None
 
 
-class AsyncStream:
+class _AsyncStreaming(_Described):
+    """What both async stream kinds share: ``async with`` closes."""
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+
+class AsyncStream(_AsyncStreaming):
     """``await client.messages.create(stream=True)``: raw events with ``async for``."""
 
     def __init__(self, body: _AsyncBody, *, pings: bool = False) -> None:
         self._body = body
         self.response = body.response
         self._iterator = self.__stream__(pings)
-
-    request_id = property(lambda self: self.response.getheader("request-id"))
 
     def __aiter__(self) -> "AsyncStream":
         return self
@@ -2877,17 +2893,8 @@ class AsyncStream:
     async def close(self) -> None:
         self._body.close()
 
-    async def __aenter__(self) -> "AsyncStream":
-        return self
 
-    async def __aexit__(self, *exc_info: Any) -> None:
-        self._body.close()
-
-    def __repr__(self) -> str:
-        return "<%s status=%s request_id=%s>" % (type(self).__name__, self.response.status, self.request_id)
-
-
-class AsyncMessageStream:
+class AsyncMessageStream(_AsyncStreaming):
     """The async ``MessageStream``: the same events, snapshot and helpers, awaited."""
 
     def __init__(self, body: _AsyncBody, *, resume: Optional[_Resume] = None) -> None:
@@ -2901,7 +2908,6 @@ class AsyncMessageStream:
         self.text_stream = _AsyncTextStream(self._next_text, self.close)
 
     response = property(lambda self: self._life.body.response)
-    request_id = property(lambda self: self.response.getheader("request-id"))
     current_message_snapshot = property(lambda self: self._accumulator.message)
 
     def __aiter__(self) -> Any:
@@ -2999,15 +3005,6 @@ class AsyncMessageStream:
     async def close(self) -> None:
         """Close the connection (and call off a request on its way); the snapshot keeps what arrived."""
         self._life.close()
-
-    async def __aenter__(self) -> "AsyncMessageStream":
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        self._life.close()
-
-    def __repr__(self) -> str:
-        return "<%s status=%s request_id=%s>" % (type(self).__name__, self.response.status, self.request_id)
 
 
 class _AsyncTextStream:
