@@ -3120,8 +3120,8 @@ class _StdoutClosed(Exception):
 class _Console:
     """Writes for the CLI: answer text to stdout, the rest to stderr."""
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
+    def __init__(self, quiet: bool, prog: str) -> None:
+        self.quiet, self.prog = quiet, prog
         self.request_id: Optional[str] = None  # of the streaming response, for --json error lines
         self.at_line_start = True  # stdout: the last text written ended a line (or none yet)
         self.thinking = False  # stderr is in the middle of thinking text
@@ -3161,13 +3161,19 @@ class _Console:
             if self.thinking:
                 self.err_raw("\n")
                 self.thinking = False
-            self.err_raw("claude_stream: %s\n" % text)
+            self.err_raw("%s: %s\n" % (self.prog, text))
 
 
-def _parser() -> Any:
+def _prog() -> str:
+    """The name the user typed: the console script's, else the module's (``python -m``)."""
+    name = os.path.basename(sys.argv[0] if sys.argv and sys.argv[0] else "")
+    return "claude-stream" if name.startswith("claude-stream") else "claude_stream"
+
+
+def _parser(prog: str) -> Any:
     import argparse
     p = argparse.ArgumentParser(
-        prog="claude_stream", description="Stream a Claude answer to stdout. The prompt is the PROMPT "
+        prog=prog, description="Stream a Claude answer to stdout. The prompt is the PROMPT "
         "words, after any text piped on stdin. The key comes from ANTHROPIC_API_KEY.",
         epilog="exit codes: 0 complete, 1 API or network failure, 2 usage error, 3 stopped early "
         "(max_tokens, refusal, ...), 130 interrupted, 141 stdout closed")
@@ -3191,7 +3197,7 @@ def _parser() -> Any:
                    help="retries before the answer starts (default: %(default)s)")
     p.add_argument("--extra", action="append", default=[], metavar="JSON",
                    help="a JSON object merged into the request body (repeatable)")
-    p.add_argument("--version", action="version", version="claude_stream " + __version__)
+    p.add_argument("--version", action="version", version="%s %s" % (prog, __version__))
     return p
 
 
@@ -3240,7 +3246,8 @@ def _usage_error(args: Any) -> Optional[str]:
         if not isinstance(value, dict):
             return "--extra must be a JSON object, got: %.80s" % extra
     if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
-        return "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)"
+        return ("no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN). To try it offline from a "
+                "clone of the project: python3 examples/fake_api.py --run python3 -m claude_stream hello")
     return None
 
 
@@ -3324,9 +3331,10 @@ def _finish(message: Message, args: Any, con: _Console) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """The command line; returns the exit status (see the module's CLI section)."""
-    parser = _parser()
+    prog = _prog()
+    parser = _parser(prog)
     args = parser.parse_args(argv)  # exits 2 on bad flags, 0 on --help/--version
-    con = _Console(args.quiet)
+    con = _Console(args.quiet, prog)
     if not sys.stdout.isatty() and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")
     problem = _usage_error(args)
@@ -3383,7 +3391,8 @@ def _cli_client(args: Any, con: _Console) -> Anthropic:
     """The client for a command line: its timeout and retries, each retry told on stderr."""
     def told(err: BaseException, delay: float, n: int, most: int) -> None:
         con.say("%s; retrying in %.1fs (%d/%d)" % (_retry_reason(err), delay, n, most), always=False)
-    return Anthropic(timeout=args.timeout, max_retries=args.retries, on_retry=told)
+    logged = os.environ.get("ANTHROPIC_LOG", "").lower() in ("info", "debug")  # the log line says it already
+    return Anthropic(timeout=args.timeout, max_retries=args.retries, on_retry=None if logged else told)
 
 
 def _retry_reason(err: BaseException) -> str:

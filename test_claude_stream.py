@@ -3136,8 +3136,51 @@ def test_cli_version_and_help():
     assert result.returncode == 0 and b"--no-stdin" in result.stdout and b"exit codes" in result.stdout
 
 
+def test_cli_calls_itself_by_the_name_it_was_run_as():
+    # the console script is claude-stream: its usage, errors and --version say so
+    code = "import sys; sys.argv[0] = %r; import claude_stream; sys.exit(claude_stream.main(sys.argv[1:]))"
+    env = dict(os.environ, ANTHROPIC_API_KEY="", ANTHROPIC_AUTH_TOKEN="")
+    for name, expected in (("/usr/local/bin/claude-stream", "claude-stream"), ("claude_stream.py", "claude_stream")):
+        version = subprocess.run([sys.executable, "-c", code % name, "--version"], capture_output=True, cwd=HERE)
+        assert version.stdout.strip() == ("%s %s" % (expected, cs.__version__)).encode()
+        missing = subprocess.run([sys.executable, "-c", code % name, "--no-stdin", "hi"], capture_output=True,
+                                 cwd=HERE, env=env)
+        assert missing.returncode == 2 and missing.stderr.startswith(expected.encode() + b": error: no API key")
+        assert b"fake_api.py --run" in missing.stderr  # and how to try it offline
+
+
+def test_cli_tells_each_retry_once_when_logging_is_on(serve):
+    server = serve(status(529, headers=[("retry-after-ms", "1")]), sse(HELLO))
+    result = cli(server, "--no-stdin", "--retries", "1", "hi", env={"ANTHROPIC_LOG": "info"})
+    assert result.returncode == 0 and result.stdout == b"Hello, world\n"
+    assert result.stderr.count(b"retrying") == 1, result.stderr
+
+
 # -- Examples -----------------------------------------------------------------------------
 # Every script in examples/ runs against the stdlib fake API, as a user would run it.
+
+
+def test_fake_api_runs_a_command_against_itself_and_stops():
+    # the one-command offline try-out the README's quick start and the missing-key message show
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    result = subprocess.run([sys.executable, os.path.join("examples", "fake_api.py"), "--run", sys.executable,
+                             "-m", "claude_stream", "--no-stdin", "hello", "there"], capture_output=True, cwd=HERE,
+                            env=env, timeout=20)
+    assert result.returncode == 0 and result.stdout == b"You said: hello there\n", result.stderr
+    failing = subprocess.run([sys.executable, os.path.join("examples", "fake_api.py"), "--fail-first", "1",
+                              "--fail-status", "400", "--run", sys.executable, "-m", "claude_stream", "--no-stdin",
+                              "hi"], capture_output=True, cwd=HERE, env=env, timeout=20)
+    assert failing.returncode == 1  # the command's exit status
+
+
+def test_fake_api_port_in_use_is_one_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, os.path.join("examples", "fake_api.py"), "--port", str(port)],
+                                capture_output=True, cwd=HERE, timeout=20)
+    assert result.returncode == 2 and result.stderr.count(b"\n") == 1 and b"cannot listen" in result.stderr
 
 sys.path.insert(0, os.path.join(HERE, "examples"))
 from fake_api import FakeAPI  # noqa: E402
@@ -3179,6 +3222,17 @@ def test_example_runs_against_fake_api(name):
     assert result.returncode == code, result.stderr
     assert expected in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_resume_example_with_max_resumes_gives_the_whole_answer():
+    options = EXAMPLES["resume.py"][0]
+    env = dict(os.environ, ANTHROPIC_API_KEY=TEST_KEY)
+    with FakeAPI(**options) as api:
+        env["ANTHROPIC_BASE_URL"] = api.base_url
+        result = subprocess.run([sys.executable, os.path.join(HERE, "examples", "resume.py"), "--max-resumes"],
+                                env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and result.stdout == options["text"] + "\n", result.stderr
+    assert len(api.requests) == 2  # dropped once, resumed once
 
 
 def test_resume_example_continues_from_the_partial_answer():

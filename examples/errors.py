@@ -1,4 +1,11 @@
-"""Error handling: every failure is a typed exception, mid-stream ones included."""
+"""Error handling: every failure is a typed exception, mid-stream ones included.
+
+Against the plain fake API this prints a normal answer; to see a failure, give the fake one:
+
+    python3 examples/fake_api.py --fail-first 5 --run python3 examples/errors.py   # 529s
+    python3 examples/fake_api.py --error-after 3 --run python3 examples/errors.py  # error event
+    python3 examples/fake_api.py --drop-after 3 --run python3 examples/errors.py   # dropped
+"""
 import os
 import sys
 

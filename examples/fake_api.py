@@ -466,31 +466,70 @@ class FakeAPI:
             self._stopping.wait(seconds)  # returns early when stop() is called
 
 
-def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description="Fake Anthropic Messages API for offline use.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
-    for flag, kind in [("fail-first", int), ("fail-status", int), ("retry-after", str),
-                       ("drop-after", int), ("stall-after", int), ("stall-seconds", float),
-                       ("error-after", int), ("error-type", str), ("delay", float), ("text", str),
-                       ("pause-after-first", float), ("fault-requests", int)]:
-        parser.add_argument("--" + flag, type=kind)
+FLAGS = [  # (flag, type, help): the faults and the answer, as FakeAPI options
+    ("fail-first", int, "answer the first N requests with --fail-status (retries then succeed)"),
+    ("fail-status", int, "the status of those failures (default 529)"),
+    ("retry-after", str, "a retry-after header on the failures (seconds or an HTTP date)"),
+    ("drop-after", int, "drop the connection after N events of the first stream"),
+    ("stall-after", int, "go silent after N events of the first stream ..."),
+    ("stall-seconds", float, "... for this long (default 30)"),
+    ("error-after", int, "send an error event after N events of the first stream"),
+    ("error-type", str, "its error.type (default overloaded_error)"),
+    ("delay", float, "seconds between events (default 0)"),
+    ("pause-after-first", float, "seconds to wait after the first text delta"),
+    ("text", str, "the answer's text (default: You said: <prompt>)"),
+    ("fault-requests", int, "how many requests after --fail-first get the *-after faults "
+                            "(default 1: a retry or resume succeeds; 0: all)"),
+]
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="A fake Anthropic Messages API on 127.0.0.1, for trying claude_stream offline. "
+        "Faults hit only the first request(s) of the server's life (see --fault-requests).",
+        epilog="example: %(prog)s --run python3 -m claude_stream hello")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8765; with --run, a free one)")
+    for flag, kind, text in FLAGS:
+        parser.add_argument("--" + flag, type=kind, help=text)
     parser.add_argument("--no-chunked", dest="chunked", action="store_false", default=None,
                         help="close-delimited streams instead of chunked")
+    parser.add_argument("--run", nargs=argparse.REMAINDER, metavar="COMMAND",
+                        help="run COMMAND with ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY set for this "
+                        "server, then stop; exit with its status")
     args = vars(parser.parse_args(argv))
-    host, port = args.pop("host"), args.pop("port")
-    api = FakeAPI(host, port, **{k: v for k, v in args.items() if v is not None})
-    url = api.start()
-    print("fake Anthropic API on %s  (export ANTHROPIC_BASE_URL=%s ANTHROPIC_API_KEY=test)" % (url, url),
-          flush=True)
+    host, port, command = args.pop("host"), args.pop("port"), args.pop("run")
+    api = FakeAPI(host, port if port is not None else 0 if command else 8765,
+                  **{k: v for k, v in args.items() if v is not None})
     try:
+        url = api.start()
+    except OSError as exc:
+        print("fake_api: cannot listen on %s:%s: %s" % (host, api.port, exc.strerror or exc), file=sys.stderr)
+        return 2
+    try:
+        if command:
+            return _run(command, url)
+        print("fake Anthropic API on %s  (export ANTHROPIC_BASE_URL=%s ANTHROPIC_API_KEY=test)" % (url, url),
+              flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        pass
+        return 130
     finally:
         api.stop()
 
 
+def _run(command: List[str], url: str) -> int:
+    import os
+    import subprocess
+    env = dict(os.environ, ANTHROPIC_BASE_URL=url, ANTHROPIC_API_KEY="test")
+    env.pop("ANTHROPIC_AUTH_TOKEN", None)
+    try:
+        return subprocess.call(command, env=env)
+    except OSError as exc:
+        print("fake_api: cannot run %s: %s" % (command[0], exc.strerror or exc), file=sys.stderr)
+        return 127
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

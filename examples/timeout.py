@@ -1,7 +1,10 @@
 """Timeouts: bound connecting and each wait for more bytes, so a stalled stream fails fast.
 
 The timeout is an idle limit, not a total: an answer that keeps arriving (or keeps
-receiving pings) may take as long as it needs.
+receiving pings) may take as long as it needs. EXAMPLE_TIMEOUT sets it (default 20 s); to see
+it fire, offline:
+
+    EXAMPLE_TIMEOUT=1 python3 examples/fake_api.py --stall-after 3 --run python3 examples/timeout.py
 """
 import os
 import sys
