@@ -2433,9 +2433,10 @@ class _Framing:
         length = headers.get("content-length")
         self.left: Optional[int] = None  # content bytes still to come: the body's or the chunk's
         if not self.chunked and length is not None:
-            if not length.strip().isdigit():
+            values = {value.strip() for value in length.split(",")}  # repeated, the same: RFC 9110 8.6
+            if len(values) != 1 or not values.issubset({v for v in values if v.isdigit()}):
                 raise ValueError("invalid content-length %r" % length)
-            self.left = int(length)
+            self.left = int(values.pop())
         if status in (204, 304):
             self.left, self.chunked = 0, False
         self.done = self.left == 0
@@ -2485,7 +2486,10 @@ class _Framing:
                 raise ValueError("chunk data longer than its size")
             self._state = "size"
         elif self._state == "size":
-            size = int(line.split(b";")[0].strip() or b"x", 16)  # ValueError if not hex
+            digits = line.split(b";")[0].strip()  # a chunk extension after ";" is ignored
+            if not digits or digits.strip(b"0123456789abcdefABCDEF"):  # int() would take "-5" or "+5"
+                raise ValueError("invalid chunk size %r" % line[:20])
+            size = int(digits, 16)
             self._state, self.left = ("trailer", None) if size == 0 else ("data", size)
         elif not line:  # the blank line after the trailer fields
             self.done = True
@@ -2540,6 +2544,9 @@ class _Pipe:
 
     async def wait(self, timeout: float) -> None:
         """Until more bytes or the end arrive, at most ``timeout`` seconds (then ``socket.timeout``)."""
+        import asyncio
+        if self.loop is not asyncio.get_running_loop():
+            raise ConnectionError("the connection belongs to another event loop (one asyncio.run per stream)")
         waiter = self.waiter = self.loop.create_future()
         timer = self.loop.call_later(timeout, _settle, waiter, socket.timeout("timed out"))
         try:
@@ -2670,8 +2677,8 @@ class _AsyncConnection:
     async def _head_bytes(self, timeout: float) -> bytes:
         buffer = self.pipe.buffer
         while True:
-            end = buffer.find(b"\n\r\n")
-            end, size = (end, 3) if end >= 0 else (buffer.find(b"\n\n"), 2)
+            ends = [(at, size) for at, size in ((buffer.find(b"\n\r\n"), 3), (buffer.find(b"\n\n"), 2)) if at >= 0]
+            end, size = min(ends) if ends else (-1, 0)  # the first blank line, CRLF or bare LF
             if end >= 0:
                 head = bytes(buffer[:end])
                 del buffer[:end + size]
@@ -2727,8 +2734,12 @@ class _AsyncConnection:
         if transport is not None:
             try:
                 transport.abort()
-            except RuntimeError:  # its event loop is closed: so is the socket
-                pass
+            except RuntimeError:  # its event loop has ended: hang up on the socket itself
+                sock = transport.get_extra_info("socket")
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except (OSError, AttributeError):
+                    pass
 
 
 class _AsyncPool:

@@ -2856,6 +2856,99 @@ def test_async_mixed_event_and_text_reads_match_the_sync_stream(serve, name):
         assert run[1] == SDK_FINAL[name]
 
 
+# review findings on the asyncio client, each a regression test
+
+def crlf_sse(pairs):
+    return sse_of(pairs).replace(b"\n", b"\r\n")
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 OK\ncontent-type: text/event-stream\nconnection: close\n\n",  # LF-only head, CRLF body
+    b"HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n",
+], ids=["lf-head-crlf-body", "lf-100-then-crlf-200"])
+def test_async_head_ends_at_its_first_blank_line(serve, head):
+    # review finding: the head was cut at the body's first CRLF blank line when the head used bare LF
+    server = serve(aio_raw(head + crlf_sse(HELLO)))
+
+    async def main():
+        async with aio_client(server).messages.stream(**PARAMS) as s:
+            return "".join([t async for t in s.text_stream])
+    assert aio_run(main(), 5) == "Hello, world"
+
+
+def test_async_chunked_framing_bytewise_and_a_negative_size():
+    chunks = [b"hello", b"x" * 20, b"world!"]
+    wire = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\nTrailer: x\r\n\r\nEXTRA"
+    framing = cs._Framing(cs._Headers({"transfer-encoding": "chunked"}), 200)
+    assert b"".join(framing.feed(wire[i:i + 1]) for i in range(len(wire))) == b"".join(chunks)
+    assert framing.done and framing.extra == b"EXTRA"
+    # review finding: a size of -5 made the framing loop spin forever, the event loop with it
+    for size in (b"-5", b"+5", b"", b"5g"):
+        with pytest.raises(ValueError):
+            cs._Framing(cs._Headers({"transfer-encoding": "chunked"}), 200).feed(size + b"\r\n" + b"A" * 50)
+
+
+def test_async_negative_chunk_size_is_a_connection_error(serve):
+    data = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n-5\r\n"
+    server = serve(aio_raw(data + sse_of(HELLO)))
+
+    async def main():
+        async with aio_client(server).messages.stream(**PARAMS) as s:
+            return "".join([t async for t in s.text_stream])
+    with pytest.raises(cs.APIConnectionError):
+        aio_run(main(), 3)
+
+
+def test_async_repeated_identical_content_length_is_accepted(serve):
+    # review finding: "191, 191" was refused (the sync client accepts it, as RFC 9110 allows)
+    body = json.dumps(MESSAGE_BODY).encode()
+    data = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\ncontent-length: %d\r\n"
+            b"connection: close\r\n\r\n" % (len(body), len(body))) + body
+    server = serve(aio_raw(data))
+
+    async def main():
+        return await aio_client(server).messages.create(**PARAMS)
+    assert aio_run(main(), 5).content[0].text == "ok"
+
+
+def test_async_pooled_connection_closed_from_another_loop_hangs_up(serve):
+    # review finding: closing it after its asyncio.run had ended left the socket connected
+    seen = []
+
+    def answer(h, server):
+        sse(HELLO)(h, server)
+        h.wfile.flush()
+        h.connection.settimeout(5)
+        seen.append(h.connection.recv(1))  # b"" once the client hangs up on the kept connection
+    answer.keep_alive = True
+    server = serve(answer)
+    client = aio_client(server)
+    assert aio_run(aio_consume(client, "stream", **PARAMS)) == "Hello, world"
+
+    async def later():
+        await client.close()
+    aio_run(later())
+    assert wait_for(lambda: seen == [b""], 2.0), seen
+
+
+def test_async_stream_read_in_another_asyncio_run_is_a_connection_error(serve):
+    # review finding: a raw RuntimeError (event loop is closed) escaped
+    gate = threading.Event()
+    server = serve(aio_answer(words=3, gate=gate))
+    client = aio_client(server)
+
+    async def first():
+        stream = await client.messages.stream(**PARAMS).__aenter__()
+        return stream, await stream.text_stream.__anext__()
+    stream, text = aio_run(first())
+    gate.set()
+
+    async def second():
+        return await stream.get_final_text()
+    with pytest.raises(cs.APIConnectionError, match="another event loop"):
+        aio_run(second())
+
+
 # -- CLI ----------------------------------------------------------------------------------
 # ``python -m claude_stream`` in a subprocess against the scripted loopback server.
 
