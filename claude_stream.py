@@ -1225,6 +1225,8 @@ class MessageAccumulator:
         return [event]
 
     def _on_message_stop(self, event: RawMessageStopEvent) -> List[Any]:
+        if self._message is None:
+            raise _bad_stream("message_stop before message_start")
         self.done = True
         return [MessageStopEvent._from(dict(event.__dict__, message=self.message))]
 
@@ -3134,6 +3136,7 @@ class _Console:
     def __init__(self, quiet: bool, prog: str) -> None:
         self.quiet, self.prog = quiet, prog
         self.request_id: Optional[str] = None  # of the streaming response, for --json error lines
+        self.error_shown = False  # --json: the error already went out (as the API's error event)
         self.at_line_start = True  # stdout: the last text written ended a line (or none yet)
         self.thinking = False  # stderr is in the middle of thinking text
         self.dim = sys.stderr.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
@@ -3191,7 +3194,8 @@ def _parser(prog: str) -> Any:
     p.add_argument("prompt", nargs="*", metavar="PROMPT", help="prompt words, joined with spaces")
     p.add_argument("-m", "--model", default=os.environ.get("CLAUDE_STREAM_MODEL") or DEFAULT_MODEL,
                    help="model id (default: $CLAUDE_STREAM_MODEL or %(default)s)")
-    p.add_argument("-s", "--system", help="system prompt")
+    p.add_argument("-s", "--system", help="system prompt (@FILE: read it from FILE)")
+    p.add_argument("--system-file", metavar="FILE", help="read the system prompt from FILE")
     p.add_argument("--max-tokens", type=int, default=8192, metavar="N", help="default: %(default)s")
     p.add_argument("--temperature", type=float, metavar="T", help="0 to 1")
     p.add_argument("--thinking", action="store_true", help="adaptive thinking, summarized on stderr")
@@ -3206,6 +3210,9 @@ def _parser(prog: str) -> Any:
                    help="connect and idle-read timeout (default: %(default)s)")
     p.add_argument("--retries", type=int, default=DEFAULT_MAX_RETRIES, metavar="N",
                    help="retries before the answer starts (default: %(default)s)")
+    p.add_argument("--resume", type=int, default=0, metavar="N",
+                   help="after a dropped or stalled connection mid-answer, continue up to N times "
+                   "(the text so far as a prefill)")
     p.add_argument("--extra", action="append", default=[], metavar="JSON",
                    help="a JSON object merged into the request body (repeatable)")
     p.add_argument("--version", action="version", version="%s %s" % (prog, __version__))
@@ -3213,16 +3220,44 @@ def _parser(prog: str) -> Any:
 
 
 def _read_prompt(args: Any) -> str:
-    """The PROMPT words, after piped stdin text and one blank line: data first, instruction last."""
+    """The PROMPT words, after piped stdin text and one blank line: data first, instruction last.
+    A word ``-`` stands for standard input, in its place."""
+    stdin = sys.stdin
+    if "-" in args.prompt:
+        text = _read_stdin(stdin)
+        return " ".join(text if word == "-" else word for word in args.prompt)
     words = " ".join(args.prompt)
     piped = ""
-    stdin = sys.stdin
     if not args.no_stdin and stdin is not None and not stdin.isatty():
-        data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
-        piped = data.decode("utf-8", "replace")
+        piped = _read_stdin(stdin)
     if piped and words:
         return piped + ("\n" if piped.endswith("\n") else "\n\n") + words
     return piped or words
+
+
+def _read_stdin(stdin: Any) -> str:
+    data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
+    return data.decode("utf-8", "replace")
+
+
+def _load_files(args: Any) -> Optional[str]:
+    """Read ``-s @FILE``, ``--system-file`` and ``--extra @FILE`` into their values; what went wrong, if anything."""
+    try:
+        if args.system_file is not None:
+            if args.system is not None:
+                return "use --system or --system-file, not both"
+            args.system = _file_text(args.system_file)
+        elif args.system is not None and args.system.startswith("@"):
+            args.system = _file_text(args.system[1:])
+        args.extra = [_file_text(extra[1:]) if extra.startswith("@") else extra for extra in args.extra]
+    except OSError as exc:
+        return "cannot read %s: %s" % (exc.filename, exc.strerror or exc)
+    return None
+
+
+def _file_text(path: str) -> str:
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", "replace")
 
 
 def _request_body(args: Any, prompt: str) -> Dict[str, Any]:
@@ -3247,8 +3282,10 @@ def _usage_error(args: Any) -> Optional[str]:
         return "--temperature must be between 0 and 1"
     if args.thinking and args.thinking_budget is not None:
         return "use --thinking or --thinking-budget, not both"
-    if args.max_tokens < 1 or args.retries < 0 or not 0 < args.timeout < 1e9:  # also refuses nan, inf
-        return "--max-tokens must be >= 1, --retries >= 0 and --timeout > 0"
+    if args.max_tokens < 1 or args.retries < 0 or args.resume < 0 or not 0 < args.timeout < 1e9:  # nan, inf
+        return "--max-tokens must be >= 1, --retries and --resume >= 0, and --timeout > 0"
+    if args.resume and (args.json or args.no_stream):
+        return "--resume continues streamed text; it does not go with --json or --no-stream"
     for extra in args.extra:
         try:
             value = json.loads(extra)
@@ -3286,7 +3323,9 @@ def _error_message(err: APIStatusError) -> str:
 def _error_line(err: BaseException) -> str:
     """One readable line for stderr: API type, message, HTTP status and request id."""
     if isinstance(err, APIStatusError):
-        where = ["HTTP %s" % err.status_code] + (["request-id %s" % err.request_id] if err.request_id else [])
+        mid_stream = getattr(err.response, "status", None) == 200  # an error event in an answer under way
+        where = ["error event mid-stream" if mid_stream else "HTTP %s" % err.status_code]
+        where += ["request-id %s" % err.request_id] if err.request_id else []
         return "error: %s: %s (%s)" % (err.type or "api_error", _error_message(err), ", ".join(where))
     if isinstance(err, APIConnectionError) and not isinstance(err, APITimeoutError):
         text = str(err)
@@ -3297,22 +3336,32 @@ def _error_line(err: BaseException) -> str:
 
 
 def _run_stream(client: Anthropic, body: Dict[str, Any], args: Any, con: _Console) -> Message:
-    """Stream the answer: text to stdout, thinking to stderr, or every event as a JSON line."""
-    stream = Stream(client.messages._send(body, stream=True), pings=args.json)  # --json: pings too
+    """Stream the answer: text to stdout, thinking to stderr (resuming after drops if asked)."""
+    if args.json:
+        return _run_json(client, body, con)
+    with client.messages.stream(max_resumes=args.resume, **body) as stream:
+        con.request_id = stream.request_id
+        for event in stream:
+            if event.__class__ is TextEvent:  # derived: never a server event named "text"
+                con.out(event.text)
+            elif event.__class__ is ThinkingEvent:
+                con.think(event.thinking)
+        return stream.get_final_message()
+
+
+def _run_json(client: Anthropic, body: Dict[str, Any], con: _Console) -> Message:
+    """Every event of the answer as a JSON line, pings included, as it came."""
+    stream = Stream(client.messages._send(body, stream=True), pings=True)
     acc = MessageAccumulator()
     con.request_id = stream.request_id
     try:
         for event in stream:
-            if args.json:
-                con.out(_json_line(event.to_dict()))
-            for item in acc.feed(event):
-                if item.type == "text" and not args.json:
-                    con.out(item.text)
-                elif item.type == "thinking" and not args.json:
-                    con.think(item.thinking)
-    except APIStatusError as err:  # an error event: with --json it passes through as it came
-        if args.json and isinstance(err.body, dict):
+            con.out(_json_line(event.to_dict()))
+            acc.feed(event)
+    except APIStatusError as err:  # an error event: it passes through as it came, once
+        if isinstance(err.body, dict):
             con.out(_json_line(err.body))
+            con.error_shown = True
         raise
     finally:
         stream.close()
@@ -3348,7 +3397,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     con = _Console(args.quiet, prog)
     if not sys.stdout.isatty() and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")
-    problem = _usage_error(args)
+    problem = _load_files(args) or _usage_error(args)
     if problem:
         con.say("error: " + problem)
         return 2
@@ -3380,7 +3429,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 130
     except AnthropicError as err:
         _quietly(con.end_line)
-        if args.json and stream_open:
+        if args.json and stream_open and not con.error_shown:
             _quietly(lambda: con.out(_error_json(err, con.request_id)))
         con.say(_error_line(err))
         return 1

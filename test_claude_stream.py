@@ -3182,12 +3182,16 @@ def test_cli_json_failure_adds_error_line(serve):
                                          "status": 529, "request_id": "req_test_529"}
 
 
-def test_cli_json_passes_the_error_event_through_then_the_failure_line(serve):
-    # review finding: --json raised on the error event before writing it out
+def test_cli_json_passes_the_error_event_through_once(serve):
+    # review finding: --json raised on the error event before writing it out; and it then
+    # wrote a second error line, so select(.type == "error") matched twice
     error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
     server = serve(sse([message_start(), text_block(), ("error", json.dumps(error))]))
-    lines = [json.loads(line) for line in cli(server, "--json", "hi").stdout.decode().splitlines()]
-    assert lines[-2] == error and lines[-1]["error"]["type"] == "overloaded_error"
+    result = cli(server, "--json", "hi")
+    lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert result.returncode == 1 and lines[-1] == error and [line["type"] for line in lines].count("error") == 1
+    # the stderr line does not claim an HTTP status the response never had (it was a 200)
+    assert b"HTTP 529" not in result.stderr and b"error event mid-stream" in result.stderr
 
 
 def test_cli_json_no_stream_prints_the_message(serve):
@@ -3227,6 +3231,39 @@ def test_cli_version_and_help():
     assert result.returncode == 0 and result.stdout.strip() == ("claude_stream " + cs.__version__).encode()
     result = subprocess.run([sys.executable, "-m", "claude_stream", "-h"], capture_output=True, cwd=HERE)
     assert result.returncode == 0 and b"--no-stdin" in result.stdout and b"exit codes" in result.stdout
+
+
+def test_cli_reads_long_options_from_files(serve, tmp_path):
+    (tmp_path / "system.txt").write_text("You are terse.\nVery terse.")
+    (tmp_path / "extra.json").write_text('{"temperature": 0.25, "metadata": {"user_id": "u1"}}')
+    server = serve(sse(HELLO))
+    for system in (["-s", "@%s" % (tmp_path / "system.txt")], ["--system-file", str(tmp_path / "system.txt")]):
+        result = cli(server, "--no-stdin", *system, "--extra", "@%s" % (tmp_path / "extra.json"), "hi")
+        assert result.returncode == 0, result.stderr
+        body = server.requests[-1]["body"]
+        assert body["system"] == "You are terse.\nVery terse." and body["temperature"] == 0.25
+        assert body["metadata"] == {"user_id": "u1"}
+    missing = cli(server, "--no-stdin", "-s", "@%s" % (tmp_path / "nope.txt"), "hi")
+    assert missing.returncode == 2 and b"cannot read" in missing.stderr and missing.stderr.count(b"\n") == 1
+    assert len(server.requests) == 2  # nothing was sent for the missing file
+
+
+def test_cli_prompt_word_dash_is_standard_input_in_its_place(serve):
+    server = serve(sse(HELLO))
+    result = cli(server, "Translate", "-", "into French", stdin=b"good morning")
+    assert result.returncode == 0 and sent_prompt(server) == "Translate good morning into French"
+
+
+def test_cli_resume_carries_on_after_a_drop(serve):
+    first = sse([message_start(), text_block(), text_delta("The answer "), text_delta("is")], end=False)
+    rest = sse([message_start(), text_block(), text_delta(" forty-two."), ev("content_block_stop", index=0)]
+               + finish())
+    server = serve(first, rest)
+    result = cli(server, "--no-stdin", "--resume", "1", "hi")
+    assert result.returncode == 0 and result.stdout == b"The answer is forty-two.\n", result.stderr
+    assert server.requests[1]["body"]["messages"][-1] == {"role": "assistant", "content": "The answer is"}
+    refused = cli(server, "--no-stdin", "--resume", "1", "--json", "hi")
+    assert refused.returncode == 2 and b"--resume" in refused.stderr
 
 
 def test_cli_calls_itself_by_the_name_it_was_run_as():
