@@ -60,6 +60,7 @@ __all__ = [
     "DeadlineExceededError", "OverloadedError",
     # models
     "BaseModel", "Message", "Usage", "MessageDeltaUsage", "CacheCreation", "ServerToolUsage",
+    "MessageTokensCount",
     "TextBlock", "ThinkingBlock", "RedactedThinkingBlock", "ToolUseBlock",
     "ServerToolUseBlock", "WebSearchToolResultBlock", "WebFetchToolResultBlock",
     "CodeExecutionToolResultBlock", "BashCodeExecutionToolResultBlock",
@@ -535,6 +536,9 @@ SignatureEvent = _model("SignatureEvent", type="signature", signature="")
 ContentBlockStopEvent = _model("ContentBlockStopEvent", RawContentBlockStopEvent, content_block=None)
 MessageStopEvent = _model("MessageStopEvent", RawMessageStopEvent, message=None)
 ParsedContentBlockStopEvent, ParsedMessageStopEvent = ContentBlockStopEvent, MessageStopEvent
+
+# What ``messages.count_tokens`` returns.
+MessageTokensCount = _model("MessageTokensCount", input_tokens=0)
 
 
 def _lazy_snapshot(cls: type, compute: Callable[[Any], Any]) -> None:
@@ -1914,8 +1918,32 @@ def _prefilled(params: Dict[str, Any], prefill: str) -> Dict[str, Any]:
     return dict(params, messages=messages)
 
 
+# What the token counting endpoint takes besides ``messages`` and ``model`` (SDK 2.12's
+# ``count_tokens`` keywords): anything else is refused before a request, as the SDK's TypeError.
+_COUNT_TOKENS_FIELDS = ("cache_control", "output_config", "speed", "system", "thinking", "tool_choice",
+                        "tools", "user_profile_id", "workspace_id", "mcp_servers", "context_management",
+                        "betas", "extra_headers", "extra_query", "extra_body", "timeout")
+
+
+def _count_request(params: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The body and options of a ``count_tokens`` call; TypeError for a keyword it does not take."""
+    unknown = sorted(set(params) - set(_COUNT_TOKENS_FIELDS) - {"messages", "model"})
+    if unknown:
+        raise TypeError("count_tokens() got unexpected keyword argument(s): %s" % ", ".join(unknown))
+    return _message_request(params, stream=False)
+
+
+def _tokens_count_of(response: Any, content: bytes) -> MessageTokensCount:
+    return MessageTokensCount._from(_json_object(response, content))
+
+
 def _message_of(response: Any, content: bytes) -> Message:
     """The ``Message`` of a non-streaming response body."""
+    return Message._from(_json_object(response, content))
+
+
+def _json_object(response: Any, content: bytes) -> Dict[str, Any]:
+    """A non-streaming response body, which must be a JSON object."""
     try:
         data = json.loads(content)
     except ValueError as exc:
@@ -1924,7 +1952,7 @@ def _message_of(response: Any, content: bytes) -> Message:
             response=response, body=content) from exc
     if not isinstance(data, dict):
         raise APIResponseValidationError("response is not a JSON object", response=response, body=data)
-    return Message._from(data)
+    return data
 
 
 class Messages:
@@ -1951,6 +1979,11 @@ class Messages:
         """
         resume = _Resume(self._restart(params), max_resumes)
         return MessageStreamManager(lambda: MessageStream(self._send(params, stream=True), resume=resume))
+
+    def count_tokens(self, **params: Any) -> MessageTokensCount:
+        """The input tokens the request would take, without generating (``/v1/messages/count_tokens``)."""
+        body, options = _count_request(params)
+        return _tokens_count_of(*self._client._post("/v1/messages/count_tokens", body, stream=False, **options))
 
     def _send(self, params: Dict[str, Any], stream: bool, cancel: Optional[_Cancel] = None, **retry: Any) -> Any:
         """POST ``params`` (the per-call options among them): a stream's ``_Body``, else ``(response, content)``."""
@@ -3072,6 +3105,12 @@ class AsyncMessages(Messages):
         return AsyncMessageStreamManager(lambda: self._send(params, stream=True),
                                          _Resume(self._restart(params), max_resumes))
 
+    async def count_tokens(self, **params: Any) -> MessageTokensCount:  # type: ignore[override]
+        """As ``Messages.count_tokens``, awaited."""
+        body, options = _count_request(params)
+        return _tokens_count_of(*await self._client._post("/v1/messages/count_tokens", body, stream=False,
+                                                           **options))
+
     async def _send(self, params: Dict[str, Any], stream: bool, cancel: Optional[_Cancel] = None,  # type: ignore
                     **retry: Any) -> Any:
         body, options = _message_request(params, stream)
@@ -3201,6 +3240,8 @@ def _parser(prog: str) -> Any:
     p.add_argument("--thinking", action="store_true", help="adaptive thinking, summarized on stderr")
     p.add_argument("--thinking-budget", type=int, metavar="N", help="extended thinking with N budget tokens")
     p.add_argument("--no-stream", action="store_true", help="one non-streaming request")
+    p.add_argument("--count-tokens", action="store_true", help="print the input tokens the request would "
+                   "take (with --json: the API's object) and exit, without generating")
     p.add_argument("--json", action="store_true", help="print API events as JSON lines (with --no-stream: "
                    "the message)")
     p.add_argument("-u", "--usage", action="store_true", help="print token usage on stderr")
@@ -3370,6 +3411,14 @@ def _run_json(client: Anthropic, body: Dict[str, Any], con: _Console) -> Message
     return acc.message
 
 
+def _count_tokens(client: Anthropic, body: Dict[str, Any], args: Any, con: _Console) -> int:
+    """``--count-tokens``: only what the counting endpoint takes is sent (no max_tokens, no stream)."""
+    count = client.messages.count_tokens(**{k: v for k, v in body.items()
+                                            if k in ("model", "messages") or k in _COUNT_TOKENS_FIELDS})
+    con.out(_json_line(count.to_dict()) if args.json else "%d\n" % count.input_tokens)
+    return 0
+
+
 def _json_line(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
 
@@ -3413,6 +3462,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             con.say("error: %s" % exc)
             return 2
         body = _request_body(args, prompt)
+        if args.count_tokens:
+            return _count_tokens(client, body, args, con)
         stream_open = True
         if args.no_stream:
             message = client.messages.create(**body)

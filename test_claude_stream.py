@@ -3266,6 +3266,36 @@ def test_cli_resume_carries_on_after_a_drop(serve):
     assert refused.returncode == 2 and b"--resume" in refused.stderr
 
 
+def test_count_tokens_sends_only_what_the_endpoint_takes(serve):
+    server = serve(keep(status(200, {"input_tokens": 42})))
+    client = client_for(server)
+    count = client.messages.count_tokens(model="m", messages=PARAMS["messages"], system="s",
+                                         extra_headers={"x-trace": "1"})
+    assert count.input_tokens == 42 and isinstance(count, cs.MessageTokensCount)
+    request = server.requests[-1]
+    assert request["path"] == "/v1/messages/count_tokens" and request["headers"]["x-trace"] == "1"
+    assert request["body"] == {"model": "m", "messages": PARAMS["messages"], "system": "s"}
+    with pytest.raises(TypeError):  # as the SDK: count_tokens takes no max_tokens
+        client.messages.count_tokens(max_tokens=5, **PARAMS)
+    assert len(server.requests) == 1
+
+    async def main():
+        return await async_client(server).messages.count_tokens(model="m", messages=PARAMS["messages"])
+    assert run_async(main()).input_tokens == 42
+
+
+def test_cli_count_tokens_prints_the_count_without_generating(serve):
+    server = serve(status(200, {"input_tokens": 17}))
+    result = cli(server, "--no-stdin", "--count-tokens", "-s", "be brief", "--max-tokens", "50",
+                 "--temperature", "0.5", "hi")
+    assert result.returncode == 0 and result.stdout == b"17\n", result.stderr
+    request = server.requests[-1]
+    assert request["path"] == "/v1/messages/count_tokens"
+    assert set(request["body"]) == {"model", "messages", "system"}  # no max_tokens, stream or temperature
+    as_json = cli(server, "--no-stdin", "--count-tokens", "--json", "hi")
+    assert json.loads(as_json.stdout) == {"input_tokens": 17}
+
+
 def test_cli_calls_itself_by_the_name_it_was_run_as():
     # the console script is claude-stream: its usage, errors and --version say so
     code = "import sys; sys.argv[0] = %r; import claude_stream; sys.exit(claude_stream.main(sys.argv[1:]))"
