@@ -157,6 +157,8 @@ class APIStatusError(APIError):
         self.request_id = request_id
         error = body.get("error") if isinstance(body, dict) else None
         self.type = error.get("type") if isinstance(error, dict) else None
+        details = error.get("details") if isinstance(error, dict) else None
+        self.error_code = details.get("error_code") if isinstance(details, dict) else None
 
 
 # The SDK's (2.12) status classes and their tree: 501, 503, 504 and 529 are server errors too.
@@ -183,6 +185,34 @@ class OverloadedError(InternalServerError): """HTTP 529: the API is overloaded."
 RequestTooLargeError = ContentTooLargeError  # the SDK's older names for the same classes
 DeadlineExceededError = GatewayTimeoutError
 
+# The SDK raises a class of its own for some (status, error.details.error_code) pairs; each is a
+# subclass of the status's class, so code that catches the status class still catches it.
+_ERROR_CODES = {  # error.details.error_code -> (class name, its parent), the ones SDK 2.12 exports
+    "claude_code_key_creator_not_member": ("ClaudeCodeKeyCreatorNotMemberError", BadRequestError),
+    "claude_code_version_too_old": ("ClaudeCodeVersionTooOldError", BadRequestError),
+    "cmek_key_disabled": ("CMEKKeyDisabledError", BadRequestError),
+    "cmek_key_network_blocked": ("CMEKKeyNetworkBlockedError", BadRequestError),
+    "organization_on_hold": ("OrganizationOnHoldError", BadRequestError),
+    "organization_type_not_supported": ("OrganizationTypeNotSupportedError", BadRequestError),
+    "parent_organization_required": ("ParentOrganizationRequiredError", BadRequestError),
+    "request_body_encoding_invalid": ("RequestBodyEncodingInvalidError", BadRequestError),
+    "request_body_encoding_unsupported": ("RequestBodyEncodingUnsupportedError", BadRequestError),
+    "linked_organization_billing_unavailable": ("LinkedOrganizationBillingUnavailableError", PaymentRequiredError),
+    "linked_organization_spend_limit_reached": ("LinkedOrganizationSpendLimitReachedError", PaymentRequiredError),
+    "sandbox_egress_restricted": ("SandboxEgressRestrictedError", PermissionDeniedError),
+    "request_body_too_large_after_decoding": ("RequestBodyTooLargeAfterDecodingError", ContentTooLargeError),
+    "contract_spend_limit_reached": ("ContractSpendLimitReachedError", RateLimitError),
+    "enforced_spend_limit_reached": ("EnforcedSpendLimitReachedError", RateLimitError),
+    "ramp_limit_exceeded": ("RampLimitExceededError", RateLimitError),
+    "cmek_context_unavailable": ("CMEKContextUnavailableError", ServiceUnavailableError),
+    "cmek_key_unreachable": ("CMEKKeyUnreachableError", ServiceUnavailableError),
+}
+_ERROR_CODE_CLASSES = {code: type(name, (parent,), {"__module__": __name__, "__doc__": "%s with error_code %s."
+                                                     % (parent.__name__, code)})
+                       for code, (name, parent) in _ERROR_CODES.items()}
+globals().update((cls.__name__, cls) for cls in _ERROR_CODE_CLASSES.values())
+__all__ += [cls.__name__ for cls in _ERROR_CODE_CLASSES.values()]
+
 _STATUS_ERRORS = {
     400: BadRequestError, 401: AuthenticationError, 402: PaymentRequiredError,
     403: PermissionDeniedError, 404: NotFoundError, 408: RequestTimeoutError, 409: ConflictError,
@@ -206,11 +236,21 @@ def _status_error(status: int, body: Any, *, response: Any = None,
                   request_id: Optional[str] = None) -> APIStatusError:
     """Build the error class for ``status`` with a one-line message."""
     cls = _STATUS_ERRORS.get(status) or (InternalServerError if status >= 500 else APIStatusError)
+    coded = _ERROR_CODE_CLASSES.get(_error_code(body))  # type: ignore[arg-type]
+    if coded is not None and coded.__bases__[0] is cls:  # the code's class, when it is the status's
+        cls = coded
     detail = _describe_body(body)
     message = "Error code: %d" % status + (" - " + detail if detail else "")
     if request_id:
         message += " (request-id %s)" % request_id
     return cls(message, response=response, body=body, status_code=status, request_id=request_id)
+
+
+def _error_code(body: Any) -> Optional[str]:
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    code = details.get("error_code") if isinstance(details, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def _describe_body(body: Any) -> str:
@@ -1390,8 +1430,8 @@ def _read_body(response: Any, limit: int) -> bytes:
 
 
 def _decode_body(data: bytes) -> Any:
-    """Parsed JSON if the body is JSON, else its text."""
-    text = data.decode("utf-8", "replace")
+    """Parsed JSON if the body is JSON, else its text, whitespace stripped (as the SDK keeps it)."""
+    text = data.decode("utf-8", "replace").strip()
     try:
         return json.loads(text)
     except ValueError:

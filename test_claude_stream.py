@@ -4830,3 +4830,59 @@ def test_each_status_raises_the_sdk_class_by_its_sdk_name(serve, code):
 
 def test_old_sdk_names_are_the_same_classes():
     assert cs.RequestTooLargeError is cs.ContentTooLargeError and cs.DeadlineExceededError is cs.GatewayTimeoutError
+
+
+# SDK 2.12 raises a class of its own for these (status, error.details.error_code) pairs
+# (anthropic._error_classes.ERROR_CLASSES, the classes it exports at its top level):
+SDK_ERROR_CODE_CLASSES = [
+    (400, "claude_code_key_creator_not_member", "ClaudeCodeKeyCreatorNotMemberError", "BadRequestError"),
+    (400, "claude_code_version_too_old", "ClaudeCodeVersionTooOldError", "BadRequestError"),
+    (400, "cmek_key_disabled", "CMEKKeyDisabledError", "BadRequestError"),
+    (400, "cmek_key_network_blocked", "CMEKKeyNetworkBlockedError", "BadRequestError"),
+    (400, "organization_on_hold", "OrganizationOnHoldError", "BadRequestError"),
+    (400, "organization_type_not_supported", "OrganizationTypeNotSupportedError", "BadRequestError"),
+    (400, "parent_organization_required", "ParentOrganizationRequiredError", "BadRequestError"),
+    (400, "request_body_encoding_invalid", "RequestBodyEncodingInvalidError", "BadRequestError"),
+    (400, "request_body_encoding_unsupported", "RequestBodyEncodingUnsupportedError", "BadRequestError"),
+    (402, "linked_organization_billing_unavailable", "LinkedOrganizationBillingUnavailableError", "PaymentRequiredError"),
+    (402, "linked_organization_spend_limit_reached", "LinkedOrganizationSpendLimitReachedError", "PaymentRequiredError"),
+    (403, "sandbox_egress_restricted", "SandboxEgressRestrictedError", "PermissionDeniedError"),
+    (413, "request_body_too_large_after_decoding", "RequestBodyTooLargeAfterDecodingError", "ContentTooLargeError"),
+    (429, "contract_spend_limit_reached", "ContractSpendLimitReachedError", "RateLimitError"),
+    (429, "enforced_spend_limit_reached", "EnforcedSpendLimitReachedError", "RateLimitError"),
+    (429, "ramp_limit_exceeded", "RampLimitExceededError", "RateLimitError"),
+    (503, "cmek_context_unavailable", "CMEKContextUnavailableError", "ServiceUnavailableError"),
+    (503, "cmek_key_unreachable", "CMEKKeyUnreachableError", "ServiceUnavailableError"),
+]
+
+
+@pytest.mark.parametrize("code,error_code,name,parent", SDK_ERROR_CODE_CLASSES,
+                         ids=[row[1] for row in SDK_ERROR_CODE_CLASSES])
+def test_status_with_an_error_code_raises_the_sdk_class(serve, code, error_code, name, parent):
+    body = {"type": "error", "error": {"type": "some_error", "message": "m", "details": {"error_code": error_code}}}
+    server = serve(status(code, body, headers=[("x-should-retry", "false")]))
+    with pytest.raises(getattr(cs, name)) as info:
+        client_for(server).messages.create(**PARAMS)
+    assert type(info.value).__mro__[1].__name__ == parent and info.value.error_code == error_code
+    assert name in cs.__all__
+
+
+def test_an_error_code_that_does_not_fit_the_status_keeps_the_status_class(serve):
+    body = {"type": "error", "error": {"type": "x", "message": "m", "details": {"error_code": "cmek_key_disabled"}}}
+    server = serve(status(429, body, headers=[("x-should-retry", "false")]))
+    with pytest.raises(cs.RateLimitError) as info:
+        client_for(server).messages.create(**PARAMS)
+    assert type(info.value) is cs.RateLimitError and info.value.error_code == "cmek_key_disabled"
+    # a 500 with a code the SDK keys to 503 stays an InternalServerError, as in the SDK
+    body["error"]["details"]["error_code"] = "cmek_key_unreachable"
+    server = serve(status(500, body, headers=[("x-should-retry", "false")]))
+    with pytest.raises(cs.InternalServerError) as info:
+        client_for(server).messages.create(**PARAMS)
+    assert type(info.value) is cs.InternalServerError
+
+
+def test_a_non_json_error_body_is_kept_stripped_as_the_sdk_keeps_it(serve):
+    server = serve(status(502, b"\n  <html>Bad gateway</html>\r\n", content_type="text/html"))
+    with pytest.raises(cs.InternalServerError) as info:
+        client_for(server).messages.create(**PARAMS)
+    assert info.value.body == "<html>Bad gateway</html>" and info.value.status_code == 502
