@@ -3275,6 +3275,9 @@ def _parser(prog: str) -> Any:
                    help="model id (default: $CLAUDE_STREAM_MODEL or %(default)s)")
     p.add_argument("-s", "--system", help="system prompt (@FILE: read it from FILE)")
     p.add_argument("--system-file", metavar="FILE", help="read the system prompt from FILE")
+    p.add_argument("-a", "--attach", action="append", default=[], metavar="FILE",
+                   help="attach FILE (repeatable; - is standard input): PNG, JPEG, GIF or WebP as an image, "
+                   "PDF as a document, UTF-8 text as a text document")
     p.add_argument("--max-tokens", type=int, default=8192, metavar="N", help="default: %(default)s")
     p.add_argument("--temperature", type=float, metavar="T", help="0 to 1")
     p.add_argument("--thinking", action="store_true", help="adaptive thinking, summarized on stderr")
@@ -3300,10 +3303,16 @@ def _parser(prog: str) -> Any:
     return p
 
 
+class _Usage(Exception):
+    """A usage error found while reading the input (exit 2, before any connection)."""
+
+
 def _read_prompt(args: Any) -> str:
     """The PROMPT words, after piped stdin text and one blank line: data first, instruction last.
     A word ``-`` stands for standard input, in its place."""
     stdin = sys.stdin
+    if "-" in args.attach:
+        return " ".join(args.prompt)  # standard input is an attachment
     if "-" in args.prompt:
         text = _read_stdin(stdin)
         return " ".join(text if word == "-" else word for word in args.prompt)
@@ -3317,8 +3326,60 @@ def _read_prompt(args: Any) -> str:
 
 
 def _read_stdin(stdin: Any) -> str:
-    data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
+    data = _read_stdin_bytes()
+    if b"\0" in data[:8192] or _kind_of(data)[0] in ("image", "document"):  # a stray bad byte is still text
+        raise _Usage("standard input is binary (%d bytes), not text: to send it as a file, use -a -" % len(data))
     return data.decode("utf-8", "replace")
+
+
+# What ``-a`` sends, told by the content's first bytes (not the name); limits as the API's.
+_MAGIC = [(b"\x89PNG\r\n\x1a\n", "image", "image/png"), (b"\xff\xd8\xff", "image", "image/jpeg"),
+          (b"GIF87a", "image", "image/gif"), (b"GIF89a", "image", "image/gif"),
+          (b"%PDF-", "document", "application/pdf")]
+_ATTACH_LIMITS = {"image": 5 * 1024 * 1024, "document": 32 * 1024 * 1024, "text": 32 * 1024 * 1024}
+
+
+def _kind_of(data: bytes) -> Tuple[Optional[str], Optional[str]]:
+    """(block kind, media type) of a file's content; ``("text", ...)`` for UTF-8 text, else (None, None)."""
+    for magic, kind, media in _MAGIC:
+        if data.startswith(magic):
+            return kind, media
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image", "image/webp"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, None
+    return ("text", "text/plain") if b"\0" not in data else (None, None)
+
+
+def _attachments(args: Any) -> List[Dict[str, Any]]:
+    """The content blocks of the ``-a`` files, checked before any connection (``_Usage`` if not fit)."""
+    import base64
+    blocks = []
+    for name in args.attach:
+        try:
+            data = _read_stdin_bytes() if name == "-" else open(name, "rb").read()
+        except OSError as exc:
+            raise _Usage("cannot read %s: %s" % (name, exc.strerror or exc)) from exc
+        shown = "standard input" if name == "-" else name
+        kind, media = _kind_of(data)
+        if kind is None:
+            raise _Usage("%s is not a PNG, JPEG, GIF, WebP or PDF file, nor UTF-8 text" % shown)
+        if len(data) > _ATTACH_LIMITS[kind]:
+            raise _Usage("%s is %d bytes; the API takes at most %d MiB for %s" % (
+                shown, len(data), _ATTACH_LIMITS[kind] // (1024 * 1024), "an image" if kind == "image" else "a document"))
+        if kind == "text":
+            source = {"type": "text", "media_type": media, "data": data.decode("utf-8")}
+        else:
+            source = {"type": "base64", "media_type": media, "data": base64.b64encode(data).decode("ascii")}
+        blocks.append({"type": "image" if kind == "image" else "document", "source": source})
+    return blocks
+
+
+def _read_stdin_bytes() -> bytes:
+    stdin = sys.stdin
+    return stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
 
 
 def _load_files(args: Any) -> Optional[str]:
@@ -3341,9 +3402,12 @@ def _file_text(path: str) -> str:
         return f.read().decode("utf-8", "replace")
 
 
-def _request_body(args: Any, prompt: str) -> Dict[str, Any]:
+def _request_body(args: Any, prompt: str, files: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
+    content: Any = prompt
+    if files:  # the files first, then the words about them
+        content = files + ([{"type": "text", "text": prompt}] if prompt.strip() else [])
     body: Dict[str, Any] = {"model": args.model, "max_tokens": args.max_tokens,
-                            "messages": [{"role": "user", "content": prompt}]}
+                            "messages": [{"role": "user", "content": content}]}
     if args.system:
         body["system"] = args.system
     if args.temperature is not None:
@@ -3492,8 +3556,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     stream_open = False
     try:
-        prompt = _read_prompt(args)
-        if not prompt.strip():
+        try:
+            files, prompt = _attachments(args), _read_prompt(args)
+        except _Usage as exc:
+            con.say("error: %s" % exc)
+            return 2
+        if not prompt.strip() and not files:
             con.say("error: no prompt: give PROMPT or pipe text on stdin")
             return 2
         try:
@@ -3501,7 +3569,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         except ValueError as exc:  # a bad ANTHROPIC_BASE_URL or proxy setting
             con.say("error: %s" % exc)
             return 2
-        body = _request_body(args, prompt)
+        body = _request_body(args, prompt, files)
         if args.count_tokens:
             return _count_tokens(client, body, args, con)
         stream_open = True

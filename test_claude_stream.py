@@ -3296,6 +3296,42 @@ def test_cli_count_tokens_prints_the_count_without_generating(serve):
     assert json.loads(as_json.stdout) == {"input_tokens": 17}
 
 
+PNG_1PX = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+def test_cli_attaches_files_by_their_content(serve, tmp_path):
+    (tmp_path / "pixel.dat").write_bytes(PNG_1PX)  # the name says nothing: the bytes do
+    (tmp_path / "paper.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n%%EOF\n")
+    (tmp_path / "notes.md").write_text("# Notes\nplain text")
+    server = serve(keep(sse(HELLO)))
+    result = cli(server, "--no-stdin", "-a", str(tmp_path / "pixel.dat"), "--attach", str(tmp_path / "paper.pdf"),
+                 "-a", str(tmp_path / "notes.md"), "What are these?")
+    assert result.returncode == 0, result.stderr
+    image, pdf, text, words = sent_prompt(server)
+    assert image == {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                                 "data": base64.b64encode(PNG_1PX).decode()}}
+    assert pdf["type"] == "document" and pdf["source"]["media_type"] == "application/pdf"
+    assert text == {"type": "document", "source": {"type": "text", "media_type": "text/plain",
+                                                   "data": "# Notes\nplain text"}}
+    assert words == {"type": "text", "text": "What are these?"}
+    piped = cli(server, "-a", "-", "Describe it", stdin=PNG_1PX)  # -a -: binary standard input
+    assert piped.returncode == 0 and sent_prompt(server)[0]["source"]["media_type"] == "image/png"
+
+
+def test_cli_refuses_unfit_attachments_and_binary_stdin_before_connecting(serve, tmp_path):
+    (tmp_path / "big.png").write_bytes(PNG_1PX + b"\0" * (5 * 1024 * 1024))
+    (tmp_path / "blob.bin").write_bytes(b"\x00\x01\x02\xff" * 10)
+    server = serve(sse(HELLO))
+    for path, says in ((tmp_path / "big.png", b"at most 5 MiB"), (tmp_path / "blob.bin", b"not a PNG"),
+                       (tmp_path / "missing.png", b"cannot read")):
+        result = cli(server, "--no-stdin", "-a", str(path), "hi")
+        assert result.returncode == 2 and says in result.stderr and str(path.name).encode() in result.stderr
+        assert result.stderr.count(b"\n") == 1
+    binary = cli(server, "describe", stdin=PNG_1PX)
+    assert binary.returncode == 2 and b"use -a -" in binary.stderr
+    assert server.requests == []  # nothing was sent
+
+
 def test_cli_calls_itself_by_the_name_it_was_run_as():
     # the console script is claude-stream: its usage, errors and --version say so
     code = "import sys; sys.argv[0] = %r; import claude_stream; sys.exit(claude_stream.main(sys.argv[1:]))"
