@@ -3216,6 +3216,7 @@ class _Console:
         self.quiet, self.prog = quiet, prog
         self.request_id: Optional[str] = None  # of the streaming response, for --json error lines
         self.error_shown = False  # --json: the error already went out (as the API's error event)
+        self.partial: Optional[Message] = None  # what arrived of an answer that then failed
         self.at_line_start = True  # stdout: the last text written ended a line (or none yet)
         self.thinking = False  # stderr is in the middle of thinking text
         self.dim = sys.stderr.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
@@ -3283,6 +3284,10 @@ def _parser(prog: str) -> Any:
     p.add_argument("--thinking", action="store_true", help="adaptive thinking, summarized on stderr")
     p.add_argument("--thinking-budget", type=int, metavar="N", help="extended thinking with N budget tokens")
     p.add_argument("--no-stream", action="store_true", help="one non-streaming request")
+    p.add_argument("--save", metavar="FILE", help="after the answer, write the conversation (the messages "
+                   "and the answer, as the API's JSON) to FILE")
+    p.add_argument("-c", "--continue", dest="continue_from", metavar="FILE",
+                   help="send the conversation saved in FILE first, then this prompt")
     p.add_argument("--count-tokens", action="store_true", help="print the input tokens the request would "
                    "take (with --json: the API's object) and exit, without generating")
     p.add_argument("--json", action="store_true", help="print API events as JSON lines (with --no-stream: "
@@ -3486,12 +3491,16 @@ def _run_stream(client: Anthropic, body: Dict[str, Any], args: Any, con: _Consol
         return _run_json(client, body, con)
     with client.messages.stream(max_resumes=args.resume, **body) as stream:
         con.request_id = stream.request_id
-        for event in stream:
-            if event.__class__ is TextEvent:  # derived: never a server event named "text"
-                con.out(event.text)
-            elif event.__class__ is ThinkingEvent:
-                con.think(event.thinking)
-        return stream.get_final_message()
+        try:
+            for event in stream:
+                if event.__class__ is TextEvent:  # derived: never a server event named "text"
+                    con.out(event.text)
+                elif event.__class__ is ThinkingEvent:
+                    con.think(event.thinking)
+            return stream.get_final_message()
+        except BaseException:
+            con.partial = stream.current_message_snapshot
+            raise
 
 
 def _run_json(client: Anthropic, body: Dict[str, Any], con: _Console) -> Message:
@@ -3521,6 +3530,59 @@ def _count_tokens(client: Anthropic, body: Dict[str, Any], args: Any, con: _Cons
                                             if k in ("model", "messages") or k in _COUNT_TOKENS_FIELDS})
     con.out(_json_line(count.to_dict()) if args.json else "%d\n" % count.input_tokens)
     return 0
+
+
+def _answer(client: Anthropic, body: Dict[str, Any], args: Any, con: _Console) -> Message:
+    """Send the request and print the answer; with --save, the conversation is written either way
+    (marked incomplete when the answer failed or was interrupted)."""
+    try:
+        if args.no_stream:
+            message = client.messages.create(**body)
+            con.out(message.to_json(indent=None) + "\n" if args.json else
+                    "".join(b.text for b in message.content or [] if b.type == "text"))
+        else:
+            message = _run_stream(client, body, args, con)
+    except BaseException:
+        _save(args, body, con.partial, complete=False)
+        raise
+    _save(args, body, message, complete=True)
+    return message
+
+
+def _save(args: Any, body: Dict[str, Any], message: Optional[Message], complete: bool) -> None:
+    if not args.save:
+        return
+    messages = list(body["messages"])
+    if message is not None and message.content:
+        messages.append({"role": "assistant", "content": message.to_dict()["content"]})
+    data = {"model": body["model"], "messages": messages}
+    if "system" in body:
+        data["system"] = body["system"]
+    if not complete:
+        data["incomplete"] = True  # -c will not send this answer back as if it were whole
+    with open(args.save, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+
+
+def _history(args: Any, con: _Console) -> List[Dict[str, Any]]:
+    """The messages of the conversation ``-c FILE`` continues (its system prompt, unless -s gives one)."""
+    if not args.continue_from:
+        return []
+    try:
+        with open(args.continue_from, "rb") as f:
+            data = json.loads(f.read().decode("utf-8"))
+        messages = data["messages"]
+        if not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m for m in messages):
+            raise ValueError("messages is not a list of messages")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise _Usage("cannot continue %s: %s" % (args.continue_from, getattr(exc, "strerror", None) or exc)) from exc
+    if data.get("incomplete") and messages and messages[-1]["role"] == "assistant":
+        messages = messages[:-1]
+        con.say("note: the last answer in %s was incomplete; it is not sent back" % args.continue_from)
+    if args.system is None and isinstance(data.get("system"), (str, list)):
+        args.system = data["system"]
+    return messages
 
 
 def _json_line(data: Any) -> str:
@@ -3558,6 +3620,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         try:
             files, prompt = _attachments(args), _read_prompt(args)
+            history = _history(args, con)
         except _Usage as exc:
             con.say("error: %s" % exc)
             return 2
@@ -3570,16 +3633,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             con.say("error: %s" % exc)
             return 2
         body = _request_body(args, prompt, files)
+        body["messages"][:0] = history
         if args.count_tokens:
             return _count_tokens(client, body, args, con)
         stream_open = True
-        if args.no_stream:
-            message = client.messages.create(**body)
-            con.out(message.to_json(indent=None) + "\n" if args.json else
-                    "".join(b.text for b in message.content or [] if b.type == "text"))
-        else:
-            message = _run_stream(client, body, args, con)
-        return _finish(message, args, con)
+        return _finish(_answer(client, body, args, con), args, con)
     except _StdoutClosed:
         return 141
     except KeyboardInterrupt:

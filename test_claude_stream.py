@@ -3332,6 +3332,41 @@ def test_cli_refuses_unfit_attachments_and_binary_stdin_before_connecting(serve,
     assert server.requests == []  # nothing was sent
 
 
+def test_cli_saves_and_continues_a_conversation(serve, tmp_path):
+    saved = tmp_path / "chat.json"
+    server = serve(keep(sse(HELLO)))
+    first = cli(server, "--no-stdin", "-s", "be brief", "--save", str(saved), "first question")
+    assert first.returncode == 0, first.stderr
+    data = json.loads(saved.read_text())
+    assert data["messages"] == [{"role": "user", "content": "first question"},
+                                {"role": "assistant", "content": [{"type": "text", "text": "Hello, world"}]}]
+    assert data["system"] == "be brief" and "incomplete" not in data
+    second = cli(server, "--no-stdin", "-c", str(saved), "--save", str(saved), "and then?")
+    assert second.returncode == 0, second.stderr
+    sent = server.requests[-1]["body"]
+    assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"] and sent["system"] == "be brief"
+    assert sent["messages"][-1] == {"role": "user", "content": "and then?"}
+    assert len(json.loads(saved.read_text())["messages"]) == 4
+
+
+def test_cli_saves_a_failed_answer_as_incomplete_and_does_not_send_it_back(serve, tmp_path):
+    saved = tmp_path / "chat.json"
+    server = serve(sse([message_start(), text_block(), text_delta("Half an ans")], end=False), sse(HELLO))
+    failed = cli(server, "--no-stdin", "--save", str(saved), "question")
+    assert failed.returncode == 1
+    data = json.loads(saved.read_text())
+    assert data["incomplete"] is True and data["messages"][-1]["content"][0]["text"] == "Half an ans"
+    again = cli(server, "--no-stdin", "-c", str(saved), "try again")
+    assert again.returncode == 0 and b"incomplete" in again.stderr
+    assert [m["role"] for m in server.requests[-1]["body"]["messages"]] == ["user", "user"]
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    for path in (broken, tmp_path / "missing.json"):
+        result = cli(server, "--no-stdin", "-c", str(path), "hi")
+        assert result.returncode == 2 and b"cannot continue" in result.stderr
+    assert len(server.requests) == 2
+
+
 def test_cli_calls_itself_by_the_name_it_was_run_as():
     # the console script is claude-stream: its usage, errors and --version say so
     code = "import sys; sys.argv[0] = %r; import claude_stream; sys.exit(claude_stream.main(sys.argv[1:]))"
